@@ -1,0 +1,12 @@
+/**
+ * The CORS core: policy format, validation, compilation and decisions.
+ * No Workers APIs here, so the worker, the CLI, the tests and the
+ * benchmarks all run the very same code.
+ */
+export * from "./policy.js";
+export * from "./validate.js";
+export * from "./compile.js";
+export * from "./decide.js";
+export { checkOrigin, OriginMatcher, splitOrigin, type OriginEntry } from "./origin.js";
+export { isPublicSuffix } from "./public-suffix.js";
+export { parseHeaderList, varyWithOrigin } from "./headers.js";

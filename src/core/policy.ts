@@ -1,0 +1,120 @@
+/**
+ * The policy format: the JSON document an operator stores in KV.
+ *
+ * `FIELDS` is the single source of the format. The validator checks each
+ * field with it and the JSON Schema is generated from it, so the two cannot
+ * drift apart.
+ */
+import type { OriginEntry } from "./origin.js";
+
+/** A policy document as written (the contract with tools outside the worker). */
+export interface PolicyDocument extends RuleDocument {
+  $schema?: string;
+  routes?: RouteDocument[];
+}
+
+export interface RuleDocument {
+  origins?: "*" | string[];
+  credentials?: boolean;
+  methods?: "*" | string[];
+  allowHeaders?: "*" | string[];
+  exposeHeaders?: "*" | string[];
+  maxAge?: number;
+}
+
+export interface RouteDocument extends RuleDocument {
+  path: string;
+}
+
+/** The rules in force on a path, after defaults and route overrides. */
+export interface Rules {
+  origins: "*" | OriginEntry[];
+  credentials: boolean;
+  methods: string[];
+  allowHeaders: string[];
+  exposeHeaders: string[];
+  maxAge: number | null;
+}
+
+export type RuleName = keyof Rules;
+
+/** A validated policy: the top-level rules and each route's effective rules. */
+export interface Policy {
+  rules: Rules;
+  routes: Route[];
+}
+
+export interface Route {
+  path: string;
+  rules: Rules;
+}
+
+export const DEFAULT_RULES: Omit<Rules, "origins"> = {
+  credentials: false,
+  methods: ["GET", "HEAD", "POST"],
+  allowHeaders: [],
+  exposeHeaders: [],
+  maxAge: null,
+};
+
+export const MAX_AGE_LIMIT = 86400;
+/** Chromium silently caps `Access-Control-Max-Age` here. */
+export const CHROMIUM_MAX_AGE = 7200;
+
+type JsonSchema = Record<string, unknown>;
+
+export interface FieldSpec {
+  name: RuleName;
+  description: string;
+  schema: JsonSchema;
+}
+
+const TOKEN_PATTERN = "^[!#$%&'*+.^_`|~0-9A-Za-z-]+$";
+const tokenList = (what: string): JsonSchema => ({
+  oneOf: [
+    { const: "*", description: `Any ${what} (only without credentials).` },
+    { type: "array", items: { type: "string", pattern: TOKEN_PATTERN } },
+  ],
+});
+
+export const FIELDS: readonly FieldSpec[] = [
+  {
+    name: "origins",
+    description:
+      'Origins allowed to read responses: "*" for any (a public API), or a list of serialized origins ' +
+      '("https://app.example.com") and subdomain patterns ("https://*.example.org").',
+    schema: {
+      oneOf: [
+        { const: "*" },
+        { type: "array", items: { type: "string", minLength: 1 } },
+      ],
+    },
+  },
+  {
+    name: "credentials",
+    description: "Whether pages may send cookies and HTTP authentication (Access-Control-Allow-Credentials). Default false.",
+    schema: { type: "boolean", default: false },
+  },
+  {
+    name: "methods",
+    description: "Methods a preflight may ask for (Access-Control-Allow-Methods). Default GET, HEAD, POST.",
+    schema: { ...tokenList("method"), default: DEFAULT_RULES.methods },
+  },
+  {
+    name: "allowHeaders",
+    description: "Request headers a page may send (Access-Control-Allow-Headers), matched case-insensitively. Default none.",
+    schema: { ...tokenList("header; never covers Authorization"), default: [] },
+  },
+  {
+    name: "exposeHeaders",
+    description: "Response headers a page's script may read beyond the safelisted ones (Access-Control-Expose-Headers). Default none.",
+    schema: { ...tokenList("header"), default: [] },
+  },
+  {
+    name: "maxAge",
+    description: "Seconds a browser may cache a preflight answer (Access-Control-Max-Age). Default: header left out.",
+    schema: { type: "integer", minimum: 0, maximum: MAX_AGE_LIMIT },
+  },
+];
+
+export const RULE_NAMES: ReadonlySet<string> = new Set(FIELDS.map((field) => field.name));

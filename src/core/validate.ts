@@ -1,0 +1,381 @@
+/**
+ * Policy validation: every problem at once, each with the JSON path it is
+ * about, a message and a one-line hint. It never throws on any input.
+ */
+import { checkOrigin, type OriginEntry, type OriginProblem } from "./origin.js";
+import { isPublicSuffix } from "./public-suffix.js";
+import {
+  CHROMIUM_MAX_AGE,
+  DEFAULT_RULES,
+  MAX_AGE_LIMIT,
+  RULE_NAMES,
+  type Policy,
+  type Route,
+  type RuleName,
+  type Rules,
+} from "./policy.js";
+
+export type ProblemCode =
+  | "invalid-json"
+  | "too-large"
+  | "wrong-type"
+  | "unknown-field"
+  | "missing-field"
+  | "origin-not-canonical"
+  | "origin-pattern"
+  | "wildcard-in-origin-list"
+  | "wildcard-origin-with-credentials"
+  | "null-origin-with-credentials"
+  | "public-suffix-pattern"
+  | "wildcard-with-credentials"
+  | "not-a-token"
+  | "forbidden-method"
+  | "method-case"
+  | "max-age-range"
+  | "route-path"
+  // Warnings: the policy works, but probably not as meant.
+  | "max-age-capped"
+  | "duplicate"
+  | "null-origin"
+  | "authorization-not-covered";
+
+export interface Problem {
+  severity: "error" | "warning";
+  code: ProblemCode;
+  /** JSON path of the offending value, like `$.routes[0].origins[2]`. */
+  path: string;
+  message: string;
+  hint: string;
+}
+
+export type ValidationResult =
+  | { ok: true; policy: Policy; warnings: Problem[] }
+  | { ok: false; errors: Problem[]; warnings: Problem[] };
+
+/** KV values may be 25 MiB; a policy this large is a mistake, not a policy. */
+export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+/** `fetch()` uppercases these, so the lowercase spelling never matches. */
+const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+const ROUTE_PATH = /^\/[^?#*]*(?:\/\*)?$/;
+
+const ORIGIN_HINTS: Record<OriginProblem, string> = {
+  "not-an-origin": 'write it as scheme://host[:port], like "https://app.example.com"',
+  uppercase: "write the scheme and host in lowercase, as browsers send them",
+  path: "remove the path: an origin ends after the host and port",
+  "trailing-slash": "remove the trailing slash: browsers never send one",
+  query: "remove the query: an origin ends after the host and port",
+  fragment: "remove the fragment: an origin ends after the host and port",
+  userinfo: "remove the user name and password",
+  "default-port": "remove the default port: browsers leave it out",
+  "bad-port": "use a port from 1 to 65535 with no leading zero",
+  "bad-host": "use a host name of letters, digits and hyphens, an IPv4 address or a [IPv6] literal",
+  "not-canonical": "write the origin exactly as a browser serializes it",
+  "bad-pattern": 'a pattern is one "*" standing for whole leftmost labels: "https://*.example.org"',
+  "pattern-over-ip": "patterns match host names, not IP addresses: list the origin instead",
+};
+
+class Report {
+  readonly errors: Problem[] = [];
+  readonly warnings: Problem[] = [];
+  error(path: string, code: ProblemCode, message: string, hint: string): void {
+    this.errors.push({ severity: "error", code, path, message, hint });
+  }
+  warn(path: string, code: ProblemCode, message: string, hint: string): void {
+    this.warnings.push({ severity: "warning", code, path, message, hint });
+  }
+}
+
+/** Parses and validates a stored policy. */
+export function parsePolicy(text: string): ValidationResult {
+  if (text.length > MAX_POLICY_BYTES) {
+    const problem: Problem = {
+      severity: "error",
+      code: "too-large",
+      path: "$",
+      message: `policy is ${text.length} bytes, more than the ${MAX_POLICY_BYTES} allowed`,
+      hint: "use subdomain patterns or split the policy by hostname",
+    };
+    return { ok: false, errors: [problem], warnings: [] };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    const problem: Problem = {
+      severity: "error",
+      code: "invalid-json",
+      path: "$",
+      message: `not valid JSON: ${err instanceof Error ? err.message : String(err)}`,
+      hint: "check the file with a JSON linter",
+    };
+    return { ok: false, errors: [problem], warnings: [] };
+  }
+  return validatePolicy(json);
+}
+
+/** Validates a policy document already parsed from JSON. */
+export function validatePolicy(input: unknown): ValidationResult {
+  const report = new Report();
+  const policy = readPolicy(input, report);
+  if (report.errors.length > 0 || !policy) {
+    return { ok: false, errors: report.errors, warnings: report.warnings };
+  }
+  return { ok: true, policy, warnings: report.warnings };
+}
+
+/** A scope's own fields as written, with where each value stands. */
+interface Scope {
+  path: string;
+  values: Partial<Rules>;
+  /** JSON path of each entry of `values.origins`, in the same order. */
+  originPaths: string[];
+}
+
+function readPolicy(input: unknown, report: Report): Policy | null {
+  if (!isObject(input)) {
+    report.error("$", "wrong-type", `policy must be a JSON object, not ${typeName(input)}`, 'start from {"origins": []}');
+    return null;
+  }
+  for (const key of Object.keys(input)) {
+    if (!RULE_NAMES.has(key) && key !== "routes" && key !== "$schema") unknownField(report, "$", key);
+  }
+  if (input.$schema !== undefined && typeof input.$schema !== "string") {
+    report.error("$.$schema", "wrong-type", "$schema must be a string", "point it at the edge-cors JSON Schema");
+  }
+  if (!("origins" in input)) {
+    report.error("$.origins", "missing-field", "origins is required", 'add "origins": [] and list the origins to allow');
+  }
+  const top = readScope(input, "$", report);
+  const rules: Rules = { ...DEFAULT_RULES, origins: [], ...top.values };
+  checkCombinations(rules, top, top, report);
+  return { rules, routes: readRoutes(input.routes, rules, top, report) };
+}
+
+function readRoutes(value: unknown, base: Rules, top: Scope, report: Report): Route[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    report.error("$.routes", "wrong-type", `routes must be a list, not ${typeName(value)}`, 'write "routes": [{"path": "/public/*", ...}]');
+    return [];
+  }
+  const routes: Route[] = [];
+  value.forEach((item: unknown, index) => {
+    const path = `$.routes[${index}]`;
+    if (!isObject(item)) {
+      report.error(path, "wrong-type", `a route must be an object, not ${typeName(item)}`, 'write {"path": "/public/*", ...}');
+      return;
+    }
+    for (const key of Object.keys(item)) {
+      if (!RULE_NAMES.has(key) && key !== "path") unknownField(report, path, key);
+    }
+    const routePath = readRoutePath(item.path, `${path}.path`, report);
+    const own = readScope(item, path, report);
+    const rules: Rules = { ...base, ...own.values };
+    checkCombinations(rules, own, top, report);
+    if (routePath !== null) routes.push({ path: routePath, rules });
+  });
+  return routes;
+}
+
+function readRoutePath(value: unknown, path: string, report: Report): string | null {
+  if (value === undefined) {
+    report.error(path, "missing-field", "a route needs a path", 'add "path": "/exact" or "path": "/prefix/*"');
+    return null;
+  }
+  if (typeof value !== "string") {
+    report.error(path, "wrong-type", `path must be a string, not ${typeName(value)}`, 'write "path": "/public/*"');
+    return null;
+  }
+  if (!ROUTE_PATH.test(value)) {
+    report.error(
+      path,
+      "route-path",
+      `${quote(value)} is not an exact path or a prefix ending in /*`,
+      'start with "/", use "*" only as the final "/*", and leave out any query',
+    );
+    return null;
+  }
+  return value;
+}
+
+/** Reads the rule fields present in `object`, reporting each bad value. */
+function readScope(object: Record<string, unknown>, path: string, report: Report): Scope {
+  const scope: Scope = { path, values: {}, originPaths: [] };
+  const has = (name: RuleName) => object[name] !== undefined;
+  if (has("origins")) readOrigins(object.origins, scope, report);
+  if (has("credentials")) {
+    if (typeof object.credentials === "boolean") scope.values.credentials = object.credentials;
+    else report.error(`${path}.credentials`, "wrong-type", `credentials must be true or false, not ${typeName(object.credentials)}`, "write true or false, without quotes");
+  }
+  if (has("methods")) {
+    const methods = readTokens(object.methods, `${path}.methods`, "method", report);
+    if (methods) scope.values.methods = checkMethods(methods, `${path}.methods`, report);
+  }
+  for (const name of ["allowHeaders", "exposeHeaders"] as const) {
+    if (!has(name)) continue;
+    const headers = readTokens(object[name], `${path}.${name}`, "header name", report);
+    if (headers) scope.values[name] = headers;
+  }
+  if (has("maxAge")) {
+    const maxAge = object.maxAge;
+    if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > MAX_AGE_LIMIT) {
+      report.error(`${path}.maxAge`, typeof maxAge === "number" ? "max-age-range" : "wrong-type", `maxAge must be a whole number of seconds from 0 to ${MAX_AGE_LIMIT}, not ${typeName(maxAge)}`, "600 (ten minutes) is a common choice");
+    } else {
+      if (maxAge > CHROMIUM_MAX_AGE) {
+        report.warn(`${path}.maxAge`, "max-age-capped", `Chromium caps maxAge at ${CHROMIUM_MAX_AGE} seconds; ${maxAge} acts as ${CHROMIUM_MAX_AGE} there`, `use at most ${CHROMIUM_MAX_AGE} for the same behaviour in every browser`);
+      }
+      scope.values.maxAge = maxAge;
+    }
+  }
+  return scope;
+}
+
+function readOrigins(value: unknown, scope: Scope, report: Report): void {
+  const path = `${scope.path}.origins`;
+  if (value === "*") {
+    scope.values.origins = "*";
+    return;
+  }
+  if (!Array.isArray(value)) {
+    report.error(path, "wrong-type", `origins must be "*" or a list of origins, not ${typeName(value)}`, 'write "origins": ["https://app.example.com"]');
+    return;
+  }
+  const entries: OriginEntry[] = [];
+  const seen = new Set<string>();
+  value.forEach((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (typeof item !== "string") {
+      report.error(itemPath, "wrong-type", `an origin must be a string, not ${typeName(item)}`, 'write "https://app.example.com"');
+      return;
+    }
+    if (item === "*") {
+      report.error(itemPath, "wildcard-in-origin-list", '"*" inside the origins list', 'write "origins": "*" to allow any origin, or list the origins');
+      return;
+    }
+    const check = checkOrigin(item);
+    if (!check.ok) {
+      const code = check.problem === "bad-pattern" || check.problem === "pattern-over-ip" ? "origin-pattern" : "origin-not-canonical";
+      const hint = check.canonical ? `write "${check.canonical}"` : ORIGIN_HINTS[check.problem];
+      report.error(itemPath, code, `${quote(item)} is not a canonical origin or pattern (${check.problem})`, hint);
+      return;
+    }
+    if (seen.has(item)) report.warn(itemPath, "duplicate", `${quote(item)} is listed twice`, "remove the second one");
+    seen.add(item);
+    if (item === "null") {
+      report.warn(itemPath, "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
+    }
+    entries.push(check.entry);
+    scope.originPaths.push(itemPath);
+  });
+  scope.values.origins = entries;
+}
+
+/** Reads `"*"` or a list of HTTP tokens; `"*"` stands for `["*"]`. */
+function readTokens(value: unknown, path: string, what: string, report: Report): string[] | null {
+  if (value === "*") return ["*"];
+  if (!Array.isArray(value)) {
+    report.error(path, "wrong-type", `must be a list of ${what}s, not ${typeName(value)}`, `write ["…"], one ${what} a string`);
+    return null;
+  }
+  const tokens: string[] = [];
+  const seen = new Set<string>();
+  value.forEach((item: unknown, index) => {
+    const itemPath = `${path}[${index}]`;
+    if (typeof item !== "string") {
+      report.error(itemPath, "wrong-type", `a ${what} must be a string, not ${typeName(item)}`, `write the ${what} in quotes`);
+    } else if (!TOKEN.test(item)) {
+      report.error(itemPath, "not-a-token", `${quote(item)} is not a valid ${what}`, "use letters, digits and !#$%&'*+-.^_`|~ only, one name a string, no spaces or commas");
+    } else {
+      const key = what === "method" ? item : item.toLowerCase();
+      if (seen.has(key)) report.warn(itemPath, "duplicate", `${quote(item)} is listed twice`, "remove the second one");
+      seen.add(key);
+      tokens.push(item);
+    }
+  });
+  return tokens;
+}
+
+function checkMethods(methods: string[], path: string, report: Report): string[] {
+  return methods.filter((method, index) => {
+    const upper = method.toUpperCase();
+    if (FORBIDDEN_METHODS.has(upper)) {
+      report.error(`${path}[${index}]`, "forbidden-method", `${method} is a forbidden method: browsers never send it`, `remove ${method}`);
+      return false;
+    }
+    if (method !== upper && NORMALIZED_METHODS.has(upper)) {
+      report.error(`${path}[${index}]`, "method-case", `browsers send "${upper}", and methods are compared case-sensitively`, `write "${upper}"`);
+      return false;
+    }
+    return true;
+  });
+}
+
+/**
+ * Rules that involve two fields. In a route they are checked only when the
+ * route itself sets one of the two, so an inherited problem is reported once.
+ */
+function checkCombinations(rules: Rules, own: Scope, top: Scope, report: Report): void {
+  const isTop = own === top;
+  const credentialsOwn = isTop || own.values.credentials !== undefined;
+  const credentialsPath = `${own.path}.credentials`;
+  if (!rules.credentials) {
+    warnUncoveredAuthorization(rules, own, report);
+    return;
+  }
+  const originsOwn = isTop || own.values.origins !== undefined;
+  if (originsOwn || credentialsOwn) {
+    const scope = originsOwn ? own : top;
+    const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
+    if (rules.origins === "*") {
+      report.error(originsOwn ? `${scope.path}.origins` : credentialsPath, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
+    } else {
+      rules.origins.forEach((entry, index) => {
+        const entryPath = originsOwn ? scope.originPaths[index]! : credentialsPath;
+        if (entry.kind === "exact" && entry.origin === "null") {
+          report.error(entryPath, "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
+        } else if (entry.kind === "pattern" && isPublicSuffix(entry.domain)) {
+          report.error(entryPath, "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
+        }
+      });
+    }
+  }
+  for (const name of ["methods", "allowHeaders", "exposeHeaders"] as const) {
+    const fieldOwn = isTop || own.values[name] !== undefined;
+    const index = rules[name].indexOf("*");
+    if (index === -1 || !(fieldOwn || credentialsOwn)) continue;
+    report.error(fieldOwn ? `${own.path}.${name}[${index}]` : credentialsPath, "wildcard-with-credentials", `"*" in ${name} is taken literally by browsers when credentials are on`, `list the ${name === "methods" ? "methods" : "header names"}, or set credentials to false`);
+  }
+}
+
+function warnUncoveredAuthorization(rules: Rules, own: Scope, report: Report): void {
+  if (own.values.allowHeaders === undefined) return;
+  const headers = rules.allowHeaders.map((name) => name.toLowerCase());
+  if (headers.includes("*") && !headers.includes("authorization")) {
+    report.warn(`${own.path}.allowHeaders`, "authorization-not-covered", '"*" never covers the Authorization header', 'add "Authorization" beside "*" if pages send it');
+  }
+}
+
+function unknownField(report: Report, path: string, key: string): void {
+  const known = [...RULE_NAMES, path === "$" ? "routes" : "path"];
+  const near = known.find((name) => name.toLowerCase() === key.toLowerCase());
+  report.error(`${path}.${key}`, "unknown-field", `unknown field ${quote(key)}`, near ? `did you mean "${near}"?` : `known fields: ${known.join(", ")}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "an object";
+  return `${typeof value} ${typeof value === "string" ? quote(value) : String(value)}`;
+}
+
+/** A value for a message: quoted, and cut short so one bad entry cannot flood a log. */
+function quote(value: string): string {
+  const json = JSON.stringify(value);
+  return json.length > 80 ? `${json.slice(0, 77)}…"` : json;
+}

@@ -1,0 +1,71 @@
+/**
+ * The edge-cors middleware for Hono: answers preflights itself and stamps
+ * every other response with exactly the CORS headers the policy allows.
+ *
+ * @example
+ * ```ts
+ * const app = new Hono();
+ * app.use(edgeCors({ policy: async () => compiled }));
+ * app.all("*", (c) => fetch(c.req.raw));
+ * ```
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { decide, varyWithOrigin, type CompiledPolicy, type CorsRequest, type Decision, type ForwardDecision, type Refusal } from "../core/index.js";
+
+export interface EdgeCorsOptions {
+  /** The compiled policy for this request, or null to fail closed. */
+  policy: (c: Context, url: URL) => Promise<CompiledPolicy | null>;
+  /** Told of every refused request, to log it when debugging. */
+  onRefusal?: (refusal: Refusal, request: CorsRequest, c: Context) => void;
+}
+
+export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
+  return async function edgeCorsMiddleware(c, next) {
+    const headers = c.req.raw.headers;
+    const request: CorsRequest = {
+      method: c.req.method,
+      url: new URL(c.req.url),
+      origin: headers.get("Origin"),
+      requestMethod: headers.get("Access-Control-Request-Method"),
+      requestHeaders: headers.get("Access-Control-Request-Headers"),
+    };
+    const decision = decide(await options.policy(c, request.url), request);
+    if (!decision.allowed && decision.refusal && options.onRefusal) options.onRefusal(decision.refusal, request, c);
+    if (decision.kind === "preflight") return preflightResponse(decision);
+    await next();
+    const response = stamp(c.res, decision);
+    if (response !== c.res) {
+      // Hono's setter copies the old response's headers onto the new one; clearing first keeps only ours.
+      c.res = undefined;
+      c.res = response;
+    }
+  };
+}
+
+function preflightResponse(decision: Decision & { kind: "preflight" }): Response {
+  if (!decision.allowed) {
+    return new Response("CORS preflight refused\n", {
+      status: 403,
+      headers: { "Content-Type": "text/plain; charset=utf-8", Vary: decision.vary },
+    });
+  }
+  const headers = new Headers(decision.headers as [string, string][]);
+  headers.set("Vary", decision.vary);
+  return new Response(null, { status: 204, headers });
+}
+
+/**
+ * The origin's response with the edge's CORS headers in place of its own.
+ * A 101 WebSocket upgrade is returned untouched.
+ */
+export function stamp(response: Response, decision: ForwardDecision): Response {
+  if (response.status === 101) return response;
+  const stamped = new Response(response.body, response);
+  const out = stamped.headers;
+  const theirs: string[] = [];
+  for (const name of out.keys()) if (name.startsWith("access-control-")) theirs.push(name);
+  for (const name of theirs) out.delete(name);
+  if (decision.allowed) for (const [name, value] of decision.headers) out.set(name, value);
+  if (decision.vary !== null) out.set("Vary", varyWithOrigin(out.get("Vary")));
+  return stamped;
+}

@@ -1,0 +1,114 @@
+/**
+ * Policies from KV, kept validated and compiled in isolate memory.
+ *
+ * Each KV key has a slot. A fresh slot answers from memory; a stale one still
+ * answers from memory while one background read refreshes it, so in the steady
+ * state no request waits on KV. A read that fails, or a stored policy that is
+ * not valid, keeps the last good policy and is logged once per reload.
+ */
+import { compilePolicy, parsePolicy, type CompiledPolicy } from "../core/index.js";
+import { logWarning } from "./log.js";
+
+/** What a KV key holds: a policy, or nothing at all. */
+type Stored = { policy: CompiledPolicy } | "absent";
+
+interface Slot {
+  /** The last good value; null when none was ever loaded. */
+  value: Stored | null;
+  /** When to read KV again (ms since the epoch). */
+  expires: number;
+  loading: Promise<void> | null;
+}
+
+export interface StoreOptions {
+  kv: KVNamespace;
+  ttlMs: number;
+  /** `waitUntil` of the request that triggers a background refresh. */
+  waitUntil: (promise: Promise<unknown>) => void;
+}
+
+export const DEFAULT_KEY = "default";
+/** KV's `cacheTtl` has a floor of 60 seconds. */
+const KV_CACHE_TTL_FLOOR = 60;
+/** A KV read slower than this counts as failed. */
+export const KV_TIMEOUT_MS = 2000;
+/** After a failed read, try again sooner than the TTL, but not on every request. */
+const RETRY_MS = 5000;
+
+export class PolicyStore {
+  private readonly slots = new Map<string, Slot>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /**
+   * The compiled policy for a hostname: its own key, else `default`.
+   * Null when neither holds a valid policy (the edge then fails closed).
+   */
+  async policyFor(hostname: string, options: StoreOptions): Promise<CompiledPolicy | null> {
+    const own = await this.read(hostname.toLowerCase(), options);
+    if (own !== "absent") return own?.policy ?? null;
+    const fallback = await this.read(DEFAULT_KEY, options);
+    return fallback === "absent" ? null : (fallback?.policy ?? null);
+  }
+
+  private async read(key: string, options: StoreOptions): Promise<Stored | null> {
+    let slot = this.slots.get(key);
+    if (!slot) {
+      slot = { value: null, expires: 0, loading: null };
+      this.slots.set(key, slot);
+    }
+    if (this.now() < slot.expires) return slot.value;
+    if (!slot.loading) {
+      slot.loading = this.reload(key, slot, options).finally(() => (slot.loading = null));
+    }
+    // Only the first load of a key waits; later reloads happen behind the answer.
+    if (slot.value === null) await slot.loading;
+    else options.waitUntil(slot.loading);
+    return slot.value;
+  }
+
+  private async reload(key: string, slot: Slot, { kv, ttlMs }: StoreOptions): Promise<void> {
+    const loaded = await load(kv, key, ttlMs);
+    if ("reason" in loaded) {
+      logWarning("policy-reload-failed", {
+        key,
+        reason: loaded.reason,
+        keeping: slot.value === null ? "nothing (failing closed)" : "last good policy",
+        ...(loaded.errors ? { errors: loaded.errors } : {}),
+      });
+      slot.expires = this.now() + Math.min(ttlMs, RETRY_MS);
+      return;
+    }
+    slot.value = loaded.stored;
+    slot.expires = this.now() + ttlMs;
+  }
+
+}
+
+type Loaded = { stored: Stored } | { reason: string; errors?: string[] };
+
+async function load(kv: KVNamespace, key: string, ttlMs: number): Promise<Loaded> {
+  let text: string | null;
+  try {
+    const cacheTtl = Math.max(KV_CACHE_TTL_FLOOR, Math.ceil(ttlMs / 1000));
+    text = await withTimeout(kv.get(key, { type: "text", cacheTtl }), KV_TIMEOUT_MS);
+  } catch (err) {
+    return { reason: `KV read failed: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  if (text === null) return { stored: "absent" };
+  const result = parsePolicy(text);
+  if (!result.ok) {
+    return {
+      reason: "stored policy is not valid",
+      errors: result.errors.slice(0, 20).map((problem) => `${problem.path}: ${problem.message}`),
+    };
+  }
+  return { stored: { policy: compilePolicy(result.policy) } };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    promise.then(resolve, reject).finally(() => clearTimeout(timer));
+  });
+}

@@ -1,0 +1,21 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest(({ inject }) => ({
+      wrangler: { configPath: "./wrangler.toml" },
+      miniflare: {
+        bindings: {
+          ORIGIN_URL: `http://127.0.0.1:${inject("originPort")}`,
+          POLICY_TTL_SECONDS: "30",
+          CORS_DEBUG: "1",
+        },
+      },
+    })),
+  ],
+  test: {
+    include: ["test/**/*.test.ts"],
+    globalSetup: ["test/origin-server.ts"],
+  },
+});
