@@ -1,7 +1,7 @@
 /**
  * The edge-cors Worker: KV policy → validate → compile → decide → stamp.
  */
-import { Hono } from "hono";
+import { Hono } from "hono/tiny";
 import { edgeCors } from "./cors.js";
 import { forward } from "./forward.js";
 import { clip, logInfo, logWarning } from "./log.js";
@@ -27,6 +27,7 @@ app.use(
       logInfo("cors-refused", {
         origin: clip(request.origin),
         method: request.method,
+        requestMethod: clip(request.requestMethod),
         path: clip(request.url.pathname),
         rule: refusal.rule,
         field: refusal.field,

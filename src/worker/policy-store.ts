@@ -38,7 +38,13 @@ const RETRY_MS = 5000;
 export class PolicyStore {
   private readonly slots = new Map<string, Slot>();
 
-  constructor(private readonly now: () => number = Date.now) {}
+  private readonly now: () => number;
+  private readonly kvTimeoutMs: number;
+
+  constructor(options: { now?: () => number; kvTimeoutMs?: number } = {}) {
+    this.now = options.now ?? Date.now;
+    this.kvTimeoutMs = options.kvTimeoutMs ?? KV_TIMEOUT_MS;
+  }
 
   /**
    * The compiled policy for a hostname: its own key, else `default`.
@@ -68,7 +74,7 @@ export class PolicyStore {
   }
 
   private async reload(key: string, slot: Slot, { kv, ttlMs }: StoreOptions): Promise<void> {
-    const loaded = await load(kv, key, ttlMs);
+    const loaded = await load(kv, key, ttlMs, this.kvTimeoutMs);
     if ("reason" in loaded) {
       logWarning("policy-reload-failed", {
         key,
@@ -87,11 +93,11 @@ export class PolicyStore {
 
 type Loaded = { stored: Stored } | { reason: string; errors?: string[] };
 
-async function load(kv: KVNamespace, key: string, ttlMs: number): Promise<Loaded> {
+async function load(kv: KVNamespace, key: string, ttlMs: number, timeoutMs: number): Promise<Loaded> {
   let text: string | null;
   try {
     const cacheTtl = Math.max(KV_CACHE_TTL_FLOOR, Math.ceil(ttlMs / 1000));
-    text = await withTimeout(kv.get(key, { type: "text", cacheTtl }), KV_TIMEOUT_MS);
+    text = await withTimeout(kv.get(key, { type: "text", cacheTtl }), timeoutMs);
   } catch (err) {
     return { reason: `KV read failed: ${err instanceof Error ? err.message : String(err)}` };
   }

@@ -1,0 +1,212 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { CompiledPolicy } from "../../src/core/index.js";
+import { PolicyStore } from "../../src/worker/policy-store.js";
+import { putPolicy, send, uniqueHost } from "./helpers.js";
+
+const TTL = 30_000;
+const A = { origins: ["https://a.test"] };
+const B = { origins: ["https://b.test"] };
+
+/** The real local KV, wrapped so a test can count reads and make them fail or hang. */
+function wrappedKv(real: KVNamespace = env.CORS_POLICY) {
+  const state = { reads: [] as string[], mode: "ok" as "ok" | "throw" | "hang" };
+  const kv = {
+    get(key: string, options: unknown) {
+      state.reads.push(key);
+      if (state.mode === "throw") return Promise.reject(new Error("KV is down"));
+      if (state.mode === "hang") return new Promise(() => {});
+      return real.get(key, options as KVNamespaceGetOptions<"text">);
+    },
+  } as unknown as KVNamespace;
+  return { kv, state };
+}
+
+/** A store on a clock the test moves by hand, and the background work it started. */
+function storeOnClock(kv: KVNamespace) {
+  const clock = { now: 1_000_000 };
+  const pending: Promise<unknown>[] = [];
+  const store = new PolicyStore({ now: () => clock.now, kvTimeoutMs: 50 });
+  const policyFor = (host: string) => store.policyFor(host, { kv, ttlMs: TTL, waitUntil: (p) => pending.push(p) });
+  const settle = () => Promise.all(pending.splice(0));
+  return { clock, policyFor, settle };
+}
+
+function allows(policy: CompiledPolicy | null, origin: string): boolean {
+  if (!policy || policy.rules.origins === "*") return policy !== null;
+  return policy.rules.origins.matches(origin);
+}
+
+function warnings(spy: ReturnType<typeof vi.spyOn>): Record<string, unknown>[] {
+  return spy.mock.calls.map((call: unknown[]) => JSON.parse(String(call[0])) as Record<string, unknown>);
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe("policy store", () => {
+  it("reads the hostname's own key, lowercased, before the default key", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv, state } = wrappedKv();
+    const { policyFor } = storeOnClock(kv);
+    expect(allows(await policyFor(host.toUpperCase()), "https://a.test")).toBe(true);
+    expect(state.reads).toEqual([host]);
+  });
+
+  it("falls back to the default key when the hostname has none", async () => {
+    const isolated = wrappedKv(memoryKv({ default: JSON.stringify(B) }));
+    const { policyFor } = storeOnClock(isolated.kv);
+    expect(allows(await policyFor("api.test"), "https://b.test")).toBe(true);
+    expect(isolated.state.reads).toEqual(["api.test", "default"]);
+  });
+
+  it("fails closed when neither the hostname nor default has a policy", async () => {
+    const { kv } = wrappedKv(memoryKv({}));
+    const { policyFor } = storeOnClock(kv);
+    expect(await policyFor("api.test")).toBeNull();
+  });
+
+  it("serves from memory within the TTL: one KV read per key, however many requests", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv, state } = wrappedKv();
+    const { clock, policyFor } = storeOnClock(kv);
+    const first = await Promise.all(Array.from({ length: 50 }, () => policyFor(host)));
+    clock.now += TTL - 1;
+    for (let i = 0; i < 50; i++) expect(await policyFor(host)).toBe(first[0]);
+    expect(state.reads).toEqual([host]);
+  });
+
+  it("puts a changed policy in effect after the TTL, refreshing behind the answer", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv, state } = wrappedKv();
+    const { clock, policyFor, settle } = storeOnClock(kv);
+    expect(allows(await policyFor(host), "https://a.test")).toBe(true);
+    await putPolicy(host, B);
+    clock.now += TTL - 1;
+    expect(allows(await policyFor(host), "https://b.test")).toBe(false);
+    clock.now += 2;
+    // The first request after the TTL is answered at once from memory; the read happens behind it.
+    expect(allows(await policyFor(host), "https://a.test")).toBe(true);
+    await settle();
+    expect(allows(await policyFor(host), "https://b.test")).toBe(true);
+    expect(state.reads).toEqual([host, host]);
+  });
+
+  it.each([
+    ["KV throws", "throw", "KV read failed: KV is down"],
+    ["KV hangs past the timeout", "hang", "KV read failed: no answer within 50 ms"],
+  ] as const)("keeps the last good policy when %s, and logs it once per reload", async (_, mode, reason) => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv, state } = wrappedKv();
+    const { clock, policyFor, settle } = storeOnClock(kv);
+    const good = await policyFor(host);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    state.mode = mode;
+    clock.now += TTL + 1;
+    expect(await policyFor(host)).toBe(good);
+    expect(await policyFor(host)).toBe(good);
+    await settle();
+    expect(await policyFor(host)).toBe(good);
+    expect(warnings(warn)).toEqual([{ level: "warn", event: "policy-reload-failed", key: host, reason, keeping: "last good policy" }]);
+  });
+
+  it.each([
+    ["not JSON", "{ origins: [", "stored policy is not valid", "$: not valid JSON"],
+    ["invalid", JSON.stringify({ origins: "*", credentials: true }), "stored policy is not valid", "$.origins: origins"],
+  ])("keeps the last good policy when the stored one is %s, and says why", async (_, stored, reason, firstError) => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv } = wrappedKv();
+    const { clock, policyFor, settle } = storeOnClock(kv);
+    const good = await policyFor(host);
+    await putPolicy(host, stored);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    clock.now += TTL + 1;
+    await policyFor(host);
+    await settle();
+    expect(await policyFor(host)).toBe(good);
+    const [line] = warnings(warn);
+    expect(line).toMatchObject({ event: "policy-reload-failed", key: host, reason, keeping: "last good policy" });
+    expect(String((line?.errors as string[])[0])).toContain(firstError);
+  });
+
+  it("fails closed, and logs it, when no good policy was ever loaded", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, { origins: ["https://A.test"] });
+    const { kv } = wrappedKv();
+    const { policyFor } = storeOnClock(kv);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    expect(await policyFor(host)).toBeNull();
+    expect(warnings(warn)[0]).toMatchObject({ key: host, keeping: "nothing (failing closed)" });
+  });
+});
+
+describe("the worker and its policy", () => {
+  it("fails closed on an invalid policy: preflights refused, requests forwarded without CORS headers", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, { origins: ["https://a.test/"] });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const preflight = await send(`https://${host}/x`, { method: "OPTIONS", headers: { Origin: "https://a.test", "Access-Control-Request-Method": "GET" } });
+    expect(preflight.status).toBe(403);
+    const actual = await send(`https://${host}/x`, { headers: { Origin: "https://a.test" } });
+    expect(actual.status).toBe(200);
+    expect(actual.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(actual.headers.get("Vary")).toBe("Origin");
+  });
+
+  it("keeps serving the last good policy when KV fails", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const { kv, state } = wrappedKv();
+    const request = () => send(`https://${host}/x`, { headers: { Origin: "https://a.test" } }, { CORS_POLICY: kv, POLICY_TTL_SECONDS: "0" });
+    expect((await request()).headers.get("Access-Control-Allow-Origin")).toBe("https://a.test");
+    state.mode = "throw";
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    const res = await request();
+    expect(res.status).toBe(200);
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://a.test");
+    expect(state.reads.length).toBeGreaterThan(1);
+  });
+
+  it("takes a changed policy into effect after POLICY_TTL_SECONDS", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, A);
+    const request = (origin: string) => send(`https://${host}/x`, { headers: { Origin: origin } }, { POLICY_TTL_SECONDS: "1" });
+    expect((await request("https://a.test")).headers.get("Access-Control-Allow-Origin")).toBe("https://a.test");
+    await putPolicy(host, B);
+    expect((await request("https://b.test")).headers.get("Access-Control-Allow-Origin")).toBeNull();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await request("https://b.test"); // answered from memory; the refresh runs behind it
+    expect((await request("https://b.test")).headers.get("Access-Control-Allow-Origin")).toBe("https://b.test");
+  });
+
+  it("logs every refusal with the rule that refused it when CORS_DEBUG is set", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, { origins: ["https://a.test"], methods: ["GET"] });
+    const log = vi.spyOn(console, "log").mockImplementation(() => {});
+    const preflight = { method: "OPTIONS", headers: { Origin: "https://a.test", "Access-Control-Request-Method": "PUT" } };
+    await send(`https://${host}/x`, preflight, { CORS_DEBUG: "" });
+    expect(log).not.toHaveBeenCalled();
+    await send(`https://${host}/x`, preflight, { CORS_DEBUG: "1" });
+    expect(JSON.parse(String(log.mock.calls[0]?.[0]))).toEqual({
+      level: "info",
+      event: "cors-refused",
+      origin: "https://a.test",
+      method: "OPTIONS",
+      requestMethod: "PUT",
+      path: "/x",
+      rule: "method",
+      field: "$.methods",
+      reason: "method PUT is not listed in $.methods",
+    });
+  });
+});
+
+/** An in-memory KV for cases that the shared local KV cannot isolate (the default key). */
+function memoryKv(values: Record<string, string>): KVNamespace {
+  return { get: async (key: string) => values[key] ?? null } as unknown as KVNamespace;
+}
+
