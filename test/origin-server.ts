@@ -9,10 +9,11 @@
  * - `bytes=N`                 stream an N-byte body instead of the JSON echo
  * - `hold=ID`                 with `bytes`, send the first chunk, then wait for `/__release/ID`
  * - `redirect=URL`            answer 302 with that Location
+ * - `stall=MS`                wait MS milliseconds before sending anything (headers included)
+ * - `reset=N`                 with `bytes`, hang up (TCP reset) after the first N body bytes
  * Control endpoints under `/__` are not recorded:
  * - `GET /__log?prefix=/path` the recorded requests whose path starts with the prefix
  * - `POST /__release/ID`      let a held response finish
- * - `GET /__reset`            hang up on a request in the middle of its body (see `reset=1`)
  */
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -44,7 +45,9 @@ export function startOriginServer(): Promise<Server> {
     req.on("end", () => {
       const record: Received = { method: req.method ?? "", url: req.url ?? "", headers: req.headers, bodyBytes, bodySha256: hash.digest("hex") };
       received.push(record);
-      respond(url, record, holds, res);
+      const stall = Number(url.searchParams.get("stall") ?? 0);
+      if (stall > 0) setTimeout(() => respond(url, record, holds, res), stall).unref();
+      else respond(url, record, holds, res);
     });
   });
   server.on("upgrade", (req: IncomingMessage, socket: Socket) => upgrade(req, socket, received));
@@ -87,11 +90,15 @@ function respond(url: URL, record: Received, holds: Map<string, () => void>, res
     return;
   }
   res.writeHead(status, [["Content-Type", "application/octet-stream"], ...headers].flat());
-  streamBytes(res, Number(bytes), params.get("hold"), holds);
+  const reset = params.get("reset");
+  streamBytes(res, reset === null ? Number(bytes) : Math.min(Number(bytes), Number(reset)), params.get("hold"), holds, reset !== null);
 }
 
-/** Writes `total` bytes of a repeating pattern, pausing after the first chunk when held. */
-function streamBytes(res: ServerResponse, total: number, hold: string | null, holds: Map<string, () => void>): void {
+/**
+ * Writes `total` bytes of a repeating pattern, pausing after the first chunk
+ * when held; with `reset`, then resets the connection instead of ending the body.
+ */
+function streamBytes(res: ServerResponse, total: number, hold: string | null, holds: Map<string, () => void>, reset = false): void {
   let sent = 0;
   const pattern = Buffer.alloc(CHUNK);
   for (let i = 0; i < CHUNK; i++) pattern[i] = i % 251;
@@ -104,7 +111,8 @@ function streamBytes(res: ServerResponse, total: number, hold: string | null, ho
         return;
       }
     }
-    res.end();
+    if (reset) res.write("", () => res.socket?.resetAndDestroy());
+    else res.end();
   };
   if (hold === null) return writeRest();
   const size = Math.min(CHUNK, total);
@@ -130,7 +138,11 @@ function upgrade(req: IncomingMessage, socket: Socket, received: Received[]): vo
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const server = await startOriginServer();
   project.provide("originPort", (server.address() as AddressInfo).port);
-  return () => new Promise((resolve) => server.close(() => resolve()));
+  return () =>
+    new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
 }
 
 declare module "vitest" {

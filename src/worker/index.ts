@@ -8,6 +8,7 @@ import { clip, logInfo, logWarning } from "./log.js";
 import { PolicyStore } from "./policy-store.js";
 
 const DEFAULT_TTL_SECONDS = 30;
+const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
 
 /** One per isolate: policies stay compiled in memory between requests. */
 const store = new PolicyStore();
@@ -19,7 +20,7 @@ app.use(
     policy: (c, url) =>
       store.policyFor(url.hostname, {
         kv: c.env.CORS_POLICY,
-        ttlMs: ttlSeconds(c.env.POLICY_TTL_SECONDS) * 1000,
+        ttlMs: seconds(c.env.POLICY_TTL_SECONDS, DEFAULT_TTL_SECONDS) * 1000,
         waitUntil: (promise) => c.executionCtx.waitUntil(promise),
       }),
     onRefusal: (refusal, request, c) => {
@@ -37,7 +38,7 @@ app.use(
   }),
 );
 
-app.all("*", (c) => forward(c.req.raw, c.env.ORIGIN_URL ?? ""));
+app.all("*", (c) => forward(c.req.raw, c.env.ORIGIN_URL ?? "", seconds(c.env.ORIGIN_TIMEOUT_SECONDS, DEFAULT_ORIGIN_TIMEOUT_SECONDS) * 1000));
 
 app.onError((err, c) => {
   logWarning("edge-error", { path: clip(c.req.path), error: err instanceof Error ? err.stack ?? err.message : String(err) });
@@ -48,7 +49,8 @@ export default {
   fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 } satisfies ExportedHandler<Env>;
 
-function ttlSeconds(value: string | undefined): number {
-  const seconds = Number(value);
-  return value && Number.isFinite(seconds) && seconds >= 0 ? seconds : DEFAULT_TTL_SECONDS;
+/** A var in seconds; fractions allowed, anything unusable means the default. */
+function seconds(value: string | undefined, fallback: number): number {
+  const parsed = Number(value);
+  return value && Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
 }
