@@ -4,7 +4,8 @@
  * Each KV key has a slot. A fresh slot answers from memory; a stale one still
  * answers from memory while one background read refreshes it, so in the steady
  * state no request waits on KV. A read that fails, or a stored policy that is
- * not valid, keeps the last good policy and is logged once per reload.
+ * not valid, keeps the last good policy and is logged once per reload. Slots
+ * are bounded: on a wildcard route any client can pick the hostname.
  */
 import { compilePolicy, parsePolicy, type CompiledPolicy } from "../core/index.js";
 import { logWarning } from "./log.js";
@@ -34,16 +35,25 @@ const KV_CACHE_TTL_FLOOR = 60;
 export const KV_TIMEOUT_MS = 2000;
 /** After a failed read, try again sooner than the TTL, but not on every request. */
 const RETRY_MS = 5000;
+/** Keys kept at once; beyond this the least recently used goes. */
+export const MAX_SLOTS = 10_000;
 
 export class PolicyStore {
   private readonly slots = new Map<string, Slot>();
 
   private readonly now: () => number;
   private readonly kvTimeoutMs: number;
+  private readonly maxSlots: number;
 
-  constructor(options: { now?: () => number; kvTimeoutMs?: number } = {}) {
+  constructor(options: { now?: () => number; kvTimeoutMs?: number; maxSlots?: number } = {}) {
     this.now = options.now ?? Date.now;
     this.kvTimeoutMs = options.kvTimeoutMs ?? KV_TIMEOUT_MS;
+    this.maxSlots = options.maxSlots ?? MAX_SLOTS;
+  }
+
+  /** How many keys are held in memory. */
+  get size(): number {
+    return this.slots.size;
   }
 
   /**
@@ -59,10 +69,14 @@ export class PolicyStore {
 
   private async read(key: string, options: StoreOptions): Promise<Stored | null> {
     let slot = this.slots.get(key);
-    if (!slot) {
+    if (slot) {
+      // Move the key to the end, so that the oldest key is the least recently used.
+      this.slots.delete(key);
+    } else {
+      if (this.slots.size >= this.maxSlots) this.slots.delete(this.slots.keys().next().value!);
       slot = { value: null, expires: 0, loading: null };
-      this.slots.set(key, slot);
     }
+    this.slots.set(key, slot);
     if (this.now() < slot.expires) return slot.value;
     if (!slot.loading) {
       slot.loading = this.reload(key, slot, options).finally(() => (slot.loading = null));
