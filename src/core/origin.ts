@@ -59,12 +59,13 @@ function checkPattern(value: string): OriginCheck {
   const scheme = value.slice(0, sep);
   const rest = value.slice(sep + 5);
   if (sep <= 0 || rest.includes("*")) return { ok: false, problem: "bad-pattern" };
+  // Before the check below: "x.0.0.1" is no valid http(s) host, which would hide the real problem.
+  const target = splitOrigin(`${scheme}://${rest}`);
+  if (target && (IPV4.test(target.host) || target.host.startsWith("["))) return { ok: false, problem: "pattern-over-ip" };
   // A pattern is valid when the origin it would match with one more label is.
   const problem = originProblem(`${scheme}://x.${rest}`);
-  if (problem) return { ok: false, problem };
-  const parts = splitOrigin(`${scheme}://${rest}`)!;
-  if (IPV4.test(parts.host) || parts.host.startsWith("[")) return { ok: false, problem: "pattern-over-ip" };
-  return { ok: true, entry: { kind: "pattern", scheme, domain: parts.host, port: parts.port } };
+  if (problem || !target) return { ok: false, problem: problem ?? "bad-host" };
+  return { ok: true, entry: { kind: "pattern", scheme, domain: target.host, port: target.port } };
 }
 
 /** Why `value` is not a canonical serialized origin, or null when it is one. */

@@ -52,14 +52,15 @@ export type ValidationResult =
   | { ok: true; policy: Policy; warnings: Problem[] }
   | { ok: false; errors: Problem[]; warnings: Problem[] };
 
-/** KV values may be 25 MiB; a policy this large is a mistake, not a policy. */
+/** KV values may be 25 MiB; a policy this large is a mistake, not a policy. Counted in characters, which costs nothing. */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 /** `fetch()` uppercases these, so the lowercase spelling never matches. */
 const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
-const ROUTE_PATH = /^\/[^?#*]*(?:\/\*)?$/;
+/** An exact path, or a prefix ending in `/*` (`/*` alone matches every path). */
+export const ROUTE_PATH = /^\/(?:[^?#*]*|(?:[^?#*]*\/)?\*)$/;
 
 const ORIGIN_HINTS: Record<OriginProblem, string> = {
   "not-an-origin": 'write it as scheme://host[:port], like "https://app.example.com"',
@@ -95,7 +96,7 @@ export function parsePolicy(text: string): ValidationResult {
       severity: "error",
       code: "too-large",
       path: "$",
-      message: `policy is ${text.length} bytes, more than the ${MAX_POLICY_BYTES} allowed`,
+      message: `policy is ${text.length} characters long, more than the ${MAX_POLICY_BYTES} allowed`,
       hint: "use subdomain patterns or split the policy by hostname",
     };
     return { ok: false, errors: [problem], warnings: [] };
@@ -132,6 +133,16 @@ interface Scope {
   values: Partial<Rules>;
   /** JSON path of each entry of `values.origins`, in the same order. */
   originPaths: string[];
+  /** JSON path of each entry of the token lists in `values`, in the same order. */
+  tokenPaths: Partial<Record<TokenField, string[]>>;
+}
+
+type TokenField = "methods" | "allowHeaders" | "exposeHeaders";
+
+/** Tokens as read, each with the JSON path it stands at. */
+interface Tokens {
+  tokens: string[];
+  paths: string[];
 }
 
 function readPolicy(input: unknown, report: Report): Policy | null {
@@ -202,7 +213,7 @@ function readRoutePath(value: unknown, path: string, report: Report): string | n
 
 /** Reads the rule fields present in `object`, reporting each bad value. */
 function readScope(object: Record<string, unknown>, path: string, report: Report): Scope {
-  const scope: Scope = { path, values: {}, originPaths: [] };
+  const scope: Scope = { path, values: {}, originPaths: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
   if (has("credentials")) {
@@ -211,12 +222,19 @@ function readScope(object: Record<string, unknown>, path: string, report: Report
   }
   if (has("methods")) {
     const methods = readTokens(object.methods, `${path}.methods`, "method", report);
-    if (methods) scope.values.methods = checkMethods(methods, `${path}.methods`, report);
+    if (methods) {
+      const kept = checkMethods(methods, report);
+      scope.values.methods = kept.tokens;
+      scope.tokenPaths.methods = kept.paths;
+    }
   }
   for (const name of ["allowHeaders", "exposeHeaders"] as const) {
     if (!has(name)) continue;
     const headers = readTokens(object[name], `${path}.${name}`, "header name", report);
-    if (headers) scope.values[name] = headers;
+    if (headers) {
+      scope.values[name] = headers.tokens;
+      scope.tokenPaths[name] = headers.paths;
+    }
   }
   if (has("maxAge")) {
     const maxAge = object.maxAge;
@@ -273,13 +291,13 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
 }
 
 /** Reads `"*"` or a list of HTTP tokens; `"*"` stands for `["*"]`. */
-function readTokens(value: unknown, path: string, what: string, report: Report): string[] | null {
-  if (value === "*") return ["*"];
+function readTokens(value: unknown, path: string, what: string, report: Report): Tokens | null {
+  if (value === "*") return { tokens: ["*"], paths: [path] };
   if (!Array.isArray(value)) {
     report.error(path, "wrong-type", `must be a list of ${what}s, not ${typeName(value)}`, `write ["…"], one ${what} a string`);
     return null;
   }
-  const tokens: string[] = [];
+  const tokens: Tokens = { tokens: [], paths: [] };
   const seen = new Set<string>();
   value.forEach((item: unknown, index) => {
     const itemPath = `${path}[${index}]`;
@@ -291,25 +309,30 @@ function readTokens(value: unknown, path: string, what: string, report: Report):
       const key = what === "method" ? item : item.toLowerCase();
       if (seen.has(key)) report.warn(itemPath, "duplicate", `${quote(item)} is listed twice`, "remove the second one");
       seen.add(key);
-      tokens.push(item);
+      tokens.tokens.push(item);
+      tokens.paths.push(itemPath);
     }
   });
   return tokens;
 }
 
-function checkMethods(methods: string[], path: string, report: Report): string[] {
-  return methods.filter((method, index) => {
+function checkMethods(methods: Tokens, report: Report): Tokens {
+  const kept: Tokens = { tokens: [], paths: [] };
+  methods.tokens.forEach((method, index) => {
+    const path = methods.paths[index]!;
     const upper = method.toUpperCase();
     if (FORBIDDEN_METHODS.has(upper)) {
-      report.error(`${path}[${index}]`, "forbidden-method", `${method} is a forbidden method: browsers never send it`, `remove ${method}`);
-      return false;
+      report.error(path, "forbidden-method", `${method} is a forbidden method: browsers never send it`, `remove ${method}`);
+      return;
     }
     if (method !== upper && NORMALIZED_METHODS.has(upper)) {
-      report.error(`${path}[${index}]`, "method-case", `browsers send "${upper}", and methods are compared case-sensitively`, `write "${upper}"`);
-      return false;
+      report.error(path, "method-case", `browsers send "${upper}", and methods are compared case-sensitively`, `write "${upper}"`);
+      return;
     }
-    return true;
+    kept.tokens.push(method);
+    kept.paths.push(path);
   });
+  return kept;
 }
 
 /**
@@ -345,7 +368,8 @@ function checkCombinations(rules: Rules, own: Scope, top: Scope, report: Report)
     const fieldOwn = isTop || own.values[name] !== undefined;
     const index = rules[name].indexOf("*");
     if (index === -1 || !(fieldOwn || credentialsOwn)) continue;
-    report.error(fieldOwn ? `${own.path}.${name}[${index}]` : credentialsPath, "wildcard-with-credentials", `"*" in ${name} is taken literally by browsers when credentials are on`, `list the ${name === "methods" ? "methods" : "header names"}, or set credentials to false`);
+    const fieldPath = own.tokenPaths[name]?.[index] ?? `${own.path}.${name}`;
+    report.error(fieldOwn ? fieldPath : credentialsPath, "wildcard-with-credentials", `"*" in ${name} is taken literally by browsers when credentials are on`, `list the ${name === "methods" ? "methods" : "header names"}, or set credentials to false`);
   }
 }
 
