@@ -86,7 +86,7 @@ export const FIELDS: readonly FieldSpec[] = [
     schema: {
       oneOf: [
         { const: "*" },
-        { type: "array", items: { type: "string", minLength: 1 } },
+        { type: "array", items: { type: "string", minLength: 1, not: { const: "*" } } },
       ],
     },
   },
