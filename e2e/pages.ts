@@ -1,0 +1,67 @@
+/**
+ * The web pages that call the API through the edge, each served from its own
+ * origin. Every page defines `probe()`, the script under test: it fetches and
+ * reports what the page could see, the way a real application would.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { closeServer } from "./origin.js";
+
+/** What a page's script got from one `fetch`. */
+export type ProbeResult =
+  | {
+      ok: true;
+      status: number;
+      type: string;
+      redirected: boolean;
+      url: string;
+      /** Every header the script can read (safelisted plus exposed), lowercase. */
+      readable: Record<string, string>;
+      body: string;
+    }
+  | { ok: false; error: string };
+
+export interface ProbeInit {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string;
+  credentials?: "omit" | "same-origin" | "include";
+}
+
+declare global {
+  interface Window {
+    probe(url: string, init?: ProbeInit): Promise<ProbeResult>;
+  }
+}
+
+const PROBE = `
+window.probe = async (url, init = {}) => {
+  try {
+    const res = await fetch(url, init);
+    const readable = Object.fromEntries(res.headers);
+    const body = await res.text();
+    return { ok: true, status: res.status, type: res.type, redirected: res.redirected, url: res.url, readable, body };
+  } catch (err) {
+    return { ok: false, error: err.name + ": " + err.message };
+  }
+};`;
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>probe</title><script>${PROBE}</script>`;
+/** A sandboxed frame without allow-same-origin gets an opaque origin: its requests say `Origin: null`. */
+const SANDBOXED = `<!doctype html><meta charset="utf-8"><title>sandboxed</title><iframe name="sandboxed" sandbox="allow-scripts" src="/"></iframe>`;
+
+export interface PageServer {
+  port: number;
+  close(): Promise<void>;
+}
+
+export async function startPageServer(): Promise<PageServer> {
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? "/", "http://pages.test").pathname;
+    if (path !== "/" && path !== "/sandboxed") return void res.writeHead(404).end();
+    res.writeHead(200, { "Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-store" });
+    res.end(path === "/" ? PAGE : SANDBOXED);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { port: (server.address() as AddressInfo).port, close: () => closeServer(server) };
+}
