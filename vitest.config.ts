@@ -19,6 +19,8 @@ export default defineConfig({
   ],
   test: {
     include: ["test/**/*.test.ts"],
+    // The CLI's tests spawn processes in Node: vitest.cli.config.ts runs them.
+    exclude: ["test/cli/**", "**/node_modules/**"],
     globalSetup: ["test/origin-server.ts"],
   },
 });
