@@ -60,6 +60,7 @@ function policies(app: string): Record<string, unknown> {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-cors-e2e-"));
   const launching = launchChromium();
+  launching.catch(() => {}); // Reported below, once the servers are up.
   origin = await startOrigin();
   pages = [await startPageServer(), await startPageServer()];
   APP = `http://app.edge.test:${pages[0]!.port}`;
@@ -67,11 +68,13 @@ beforeAll(async () => {
   await seedPolicies(dir, policies(APP));
   // A second edge forwards to a port nobody listens on: the unreachable origin.
   const nobody = await freePort();
-  [edge, deadEdge, browser] = await Promise.all([
-    startEdge({ persistTo: dir, originUrl: `http://127.0.0.1:${origin.port}`, policyTtlSeconds: POLICY_TTL_SECONDS }),
-    startEdge({ persistTo: dir, originUrl: `http://127.0.0.1:${nobody}`, policyTtlSeconds: POLICY_TTL_SECONDS }),
-    launching,
+  // Each is kept as soon as it is up, so that afterAll stops it even if another failed to start.
+  const started = await Promise.allSettled([
+    startEdge({ persistTo: dir, originUrl: `http://127.0.0.1:${origin.port}`, policyTtlSeconds: POLICY_TTL_SECONDS }).then((e) => (edge = e)),
+    startEdge({ persistTo: dir, originUrl: `http://127.0.0.1:${nobody}`, policyTtlSeconds: POLICY_TTL_SECONDS }).then((e) => (deadEdge = e)),
+    launching.then((b) => (browser = b)),
   ]);
+  for (const outcome of started) if (outcome.status === "rejected") throw outcome.reason;
 }, 120_000);
 
 afterAll(async () => {

@@ -48,7 +48,17 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
   const collect = (chunk: Buffer) => lines.push(...chunk.toString("utf8").split("\n").filter((line) => line.trim() !== ""));
   child.stdout!.on("data", collect);
   child.stderr!.on("data", collect);
-  const edge: Edge = { port, log: () => lines, stop: () => stop(child) };
+  // Should the run itself be killed, workerd must not outlive it.
+  const orphanGuard = () => signalGroup(child, "SIGKILL");
+  process.once("exit", orphanGuard);
+  const edge: Edge = {
+    port,
+    log: () => lines,
+    stop: async () => {
+      await stop(child);
+      process.off("exit", orphanGuard);
+    },
+  };
   try {
     await waitUntilReady(child, port, lines);
   } catch (err) {
@@ -75,17 +85,18 @@ async function waitUntilReady(child: ChildProcess, port: number, lines: string[]
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-  const signal = (name: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, name);
-    } catch {
-      // Already gone.
-    }
-  };
-  signal("SIGTERM");
-  const timer = setTimeout(() => signal("SIGKILL"), STOP_TIMEOUT_MS);
+  signalGroup(child, "SIGTERM");
+  const timer = setTimeout(() => signalGroup(child, "SIGKILL"), STOP_TIMEOUT_MS);
   await exited;
   clearTimeout(timer);
+}
+
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** Writes policies into the local KV under `persistTo`, one key each, in one wrangler call. */
