@@ -16,7 +16,9 @@ export function startDemoOrigin(port) {
         "Access-Control-Allow-Origin": "*",
         "Set-Cookie": "demo=1; Path=/; HttpOnly; SameSite=None; Secure",
       });
-      res.end(JSON.stringify({ method: req.method, url: req.url, origin: req.headers.origin ?? null, body }, null, 2) + "\n");
+      // The cookie shows whether a credentialed call from a page carried its cookies.
+      const seen = { method: req.method, url: req.url, origin: req.headers.origin ?? null, cookie: req.headers.cookie ?? null, body };
+      res.end(JSON.stringify(seen, null, 2) + "\n");
     });
   });
   return new Promise((resolve) => server.listen(port, "127.0.0.1", () => resolve(server)));

@@ -1,38 +1,95 @@
-// `npm start`: the gateway on localhost with nothing else to set up.
-// Seeds local KV with examples/policy.json, starts the demo origin, and runs
-// `wrangler dev` forwarding to it.
+// `npm start`: the gateway and its playground on localhost, nothing else to set up.
+// Stores examples/policy.json in local KV (with `edge-cors push`), starts the
+// demo origin, the gateway under `wrangler dev` forwarding to it, and the
+// playground pages on two origins of their own, then prints the URLs.
 import { spawn, spawnSync } from "node:child_process";
 import { startDemoOrigin } from "./demo-origin.mjs";
+import { startPageServer } from "./page-server.mjs";
 
 const EDGE_PORT = Number(process.env.EDGE_PORT ?? 8787);
 const ORIGIN_PORT = Number(process.env.ORIGIN_PORT ?? 8788);
+// The example policy lists http://localhost:3000 and not http://127.0.0.1:3001.
+const PAGE_PORT = Number(process.env.PAGE_PORT ?? 3000);
+const OTHER_PORT = Number(process.env.OTHER_PORT ?? 3001);
 const POLICY = process.env.POLICY ?? "examples/policy.json";
+// Low, so that a pushed policy shows in the playground after a reload.
+const TTL_SECONDS = process.env.POLICY_TTL_SECONDS ?? "2";
+/** Where local KV lives; wrangler's default (.wrangler/state) unless set. */
+const PERSIST_TO = process.env.PERSIST_TO;
 const wrangler = ["node_modules/wrangler/bin/wrangler.js"];
 // This machine has no internet: skip Miniflare's download of a sample `request.cf`.
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
+const persist = PERSIST_TO ? ["--persist-to", PERSIST_TO] : [];
 
-const seed = spawnSync(process.execPath, [...wrangler, "kv", "key", "put", "default", "--path", POLICY, "--binding", "CORS_POLICY", "--local"], { stdio: "inherit", env });
+const urls = {
+  edge: `http://localhost:${EDGE_PORT}`,
+  page: `http://localhost:${PAGE_PORT}`,
+  other: `http://127.0.0.1:${OTHER_PORT}`,
+};
+
+const seed = spawnSync(process.execPath, ["bin/edge-cors.mjs", "push", POLICY, "--key", "default", "--local", ...persist], { stdio: "inherit", env });
 if (seed.status !== 0) {
-  console.error(`could not seed local KV from ${POLICY}`);
+  console.error(`could not store ${POLICY} in local KV`);
   process.exit(1);
 }
 
 const origin = await startDemoOrigin(ORIGIN_PORT);
-const dev = spawn(process.execPath, [...wrangler, "dev", "--port", String(EDGE_PORT), "--ip", "127.0.0.1", "--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`, "--var", "CORS_DEBUG:1"], { stdio: "inherit", env });
-
-console.log(`
-edge-cors is starting on http://localhost:${EDGE_PORT} (policy: ${POLICY}, origin: http://127.0.0.1:${ORIGIN_PORT})
-Try a preflight:
-  curl -i -X OPTIONS -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: PUT' http://localhost:${EDGE_PORT}/api
-`);
+const pages = await startPageServer({ urls, pagePort: PAGE_PORT, otherPort: OTHER_PORT });
+const dev = spawn(
+  process.execPath,
+  [
+    ...wrangler, "dev",
+    "--port", String(EDGE_PORT),
+    "--ip", "127.0.0.1",
+    "--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`,
+    "--var", "CORS_DEBUG:1",
+    "--var", `POLICY_TTL_SECONDS:${TTL_SECONDS}`,
+    ...(process.env.INSPECTOR_PORT ? ["--inspector-port", process.env.INSPECTOR_PORT] : []),
+    ...persist,
+  ],
+  { stdio: "inherit", env },
+);
 
 const stop = () => {
   dev.kill("SIGTERM");
   origin.close();
+  pages.close();
 };
 process.on("SIGINT", stop);
 process.on("SIGTERM", stop);
 dev.on("exit", (code) => {
   origin.close();
+  pages.close();
   process.exit(code ?? 0);
 });
+
+if (await edgeAnswers()) {
+  const flags = PERSIST_TO ? ` --persist-to ${PERSIST_TO}` : "";
+  console.log(`
+edge-cors is ready (policy: ${POLICY}, origin: http://127.0.0.1:${ORIGIN_PORT}, POLICY_TTL_SECONDS=${TTL_SECONDS})
+
+  Playground:  ${urls.page}/   (open it in a browser)
+  Gateway:     ${urls.edge}
+
+Try a preflight:
+  curl -i -X OPTIONS -H 'Origin: http://localhost:3000' -H 'Access-Control-Request-Method: PUT' ${urls.edge}/api
+Change the policy, then reload the playground after ${TTL_SECONDS} s:
+  npx edge-cors push --local${flags} playground/allow-x-custom.json
+  npx edge-cors rollback --local${flags}
+`);
+}
+
+/** Waits until wrangler dev answers (it builds and starts workerd first). */
+async function edgeAnswers() {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline && dev.exitCode === null) {
+    try {
+      await fetch(`http://127.0.0.1:${EDGE_PORT}/__ready`);
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  console.error(`the gateway did not start on port ${EDGE_PORT}`);
+  return false;
+}

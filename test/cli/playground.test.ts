@@ -1,0 +1,153 @@
+/**
+ * The playground as a newcomer uses it: `npm start`'s script, the page in
+ * Chromium, a policy change with `edge-cors push --local`, and `explain`
+ * naming the rule behind every refused call.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { chromium, type Browser } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CASES, explainArgs } from "../../playground/cases.js";
+import { ROOT, cli, json, tempDir } from "./helpers.js";
+
+const cases = CASES;
+const ORIGINS = { page: "http://localhost:3000", other: "http://127.0.0.1:3001" };
+
+describe("edge-cors explain on the playground's calls", () => {
+  it("has allowed and refused calls to show", () => {
+    expect(cases.filter((c) => c.expected === "allowed").length).toBeGreaterThanOrEqual(3);
+    expect(cases.filter((c) => c.expected === "refused").length).toBeGreaterThanOrEqual(3);
+  });
+
+  it.each(cases.map((c) => [c.id, c] as const))("%s: the same verdict, and the refusing rule named", async (_id, testCase) => {
+    const run = await cli(["explain", ...explainArgs(testCase, ORIGINS[testCase.from]), "--json"]);
+    const result = json<{ allowed: boolean; refusal: { field: string; fix: string } | null }>(run);
+    expect(result.allowed).toBe(testCase.expected === "allowed");
+    expect(run.code).toBe(testCase.expected === "allowed" ? 0 : 1);
+    if (testCase.expected === "refused") {
+      expect(result.refusal?.field).toBe(testCase.refusedBy);
+      expect(result.refusal?.fix).not.toBe("");
+    }
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe("the playground in Chromium", () => {
+  let tmp: Awaited<ReturnType<typeof tempDir>>;
+  let dev: ChildProcess;
+  let browser: Browser;
+  let output = "";
+  let pageUrl: string;
+  let edgeUrl: string;
+  let persist: string;
+
+  beforeAll(async () => {
+    tmp = await tempDir();
+    persist = join(tmp.dir, "state");
+    const [edgePort, originPort, pagePort, otherPort, inspectorPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    pageUrl = `http://localhost:${pagePort}`;
+    edgeUrl = `http://127.0.0.1:${edgePort}`;
+    // The example policy, listing this run's page origin in place of http://localhost:3000.
+    const example = readFileSync(join(ROOT, "examples/policy.json"), "utf8");
+    const policy = await tmp.file("policy.json", example.replace(ORIGINS.page, pageUrl));
+    dev = spawn(process.execPath, ["scripts/dev.mjs"], {
+      cwd: ROOT,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: {
+        ...process.env,
+        EDGE_PORT: String(edgePort),
+        ORIGIN_PORT: String(originPort),
+        PAGE_PORT: String(pagePort),
+        OTHER_PORT: String(otherPort),
+        INSPECTOR_PORT: String(inspectorPort),
+        PERSIST_TO: persist,
+        POLICY: policy,
+      },
+    });
+    dev.stdout!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    dev.stderr!.setEncoding("utf8").on("data", (chunk: string) => (output += chunk));
+    const deadline = Date.now() + 90_000;
+    while (!output.includes("edge-cors is ready")) {
+      if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`the playground did not start:\n${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      chromiumSandbox: false,
+      args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (dev?.pid && dev.exitCode === null) {
+      const exited = new Promise((resolve) => dev.once("exit", resolve));
+      process.kill(-dev.pid, "SIGTERM");
+      await exited;
+    }
+    await tmp?.remove();
+  });
+
+  async function verdicts(): Promise<{ verdicts: Record<string, string>; text: Record<string, string> }> {
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${pageUrl}/`);
+      await page.waitForSelector("body[data-state]", { timeout: 30_000 });
+      expect(await page.getAttribute("body", "data-state"), await page.textContent("#status") ?? "").toBe("done");
+      return await page.$$eval("[data-case]", (sections) => ({
+        verdicts: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.getAttribute("data-verdict")])),
+        text: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.textContent ?? ""])),
+      }));
+    } finally {
+      await page.close();
+    }
+  }
+
+  it("prints the URLs to open and answers the README's preflight", async () => {
+    expect(output).toContain(`Playground:  ${pageUrl}/`);
+    const res = await fetch(`${edgeUrl}/api`, { method: "OPTIONS", headers: { Origin: pageUrl, "Access-Control-Request-Method": "PUT" } });
+    expect(res.status).toBe(204);
+    expect(res.headers.get("access-control-allow-origin")).toBe(pageUrl);
+  });
+
+  it("shows each call as the browser judged it, with the edge's headers", async () => {
+    const { verdicts: seen, text } = await verdicts();
+    expect(seen).toEqual(Object.fromEntries(cases.map((c) => [c.id, c.expected])));
+    expect(text["put-json"]).toContain("access-control-allow-headers: Content-Type, Authorization");
+    expect(text["put-custom-header"]).toContain("preflight OPTIONS /api/items/2 → 403");
+    expect(text["put-custom-header"]).toContain("The browser does not send the actual request.");
+    expect(text["put-custom-header"]).toContain("npx edge-cors explain examples/policy.json");
+    expect(text["public-route-credentials"]).toContain("access-control-allow-origin: *");
+    expect(text["simple-get"]).toMatch(/X-Request-Id: [0-9a-f-]{36}/);
+  });
+
+  it("shows a policy pushed with edge-cors push --local after a reload, and the rollback", async () => {
+    const allowCustom = readFileSync(join(ROOT, "playground/allow-x-custom.json"), "utf8").replace(ORIGINS.page, pageUrl);
+    const file = await tmp.file("allow-x-custom.json", allowCustom);
+    const push = await cli(["push", file, "--local", "--persist-to", persist]);
+    expect(push.code, push.stdout + push.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2200)); // POLICY_TTL_SECONDS=2
+    const after = await verdicts();
+    expect(after.verdicts["put-custom-header"]).toBe("allowed");
+    expect(after.text["put-custom-header"]).toContain("the stored policy differs");
+    expect(after.verdicts["patch"]).toBe("refused");
+
+    const rollback = await cli(["rollback", "--local", "--persist-to", persist]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 2200));
+    expect((await verdicts()).verdicts["put-custom-header"]).toBe("refused");
+  });
+});
