@@ -27,7 +27,9 @@ export async function putPolicy(key: string, policy: unknown): Promise<void> {
  */
 export async function send(url: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
   const ctx = createExecutionContext();
-  const response = await worker.fetch(new Request(url, init), { ...env, ...overrides }, ctx);
+  // The runtime fills in `cf` for incoming requests; a test request has none.
+  const request = new Request(url, init) as Request<unknown, IncomingRequestCfProperties>;
+  const response = await worker.fetch(request, { ...env, ...overrides }, ctx);
   await waitOnExecutionContext(ctx);
   return response;
 }
