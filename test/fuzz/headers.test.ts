@@ -14,7 +14,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compilePolicy, decide, validatePolicy } from "../../src/core/index.js";
 import { EXAMPLE_POLICY, putPolicy, received, send, uniqueHost } from "../worker/helpers.js";
-import { modelDecide, modelPolicy, type ModelAnswer, type ModelRequest } from "../property/model.js";
+import { modelDecide, modelPolicy, type ModelAnswer, type ModelRequest, type PolicyDoc } from "../property/model.js";
 
 const FUZZED = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers", "Vary"] as const;
 type Fuzzed = (typeof FUZZED)[number];
@@ -55,7 +55,7 @@ const fuzzRequest = fc.record({
   headers: fuzzedHeaders,
 });
 
-const POLICY = modelPolicy(EXAMPLE_POLICY);
+const POLICY = modelPolicy(EXAMPLE_POLICY as PolicyDoc);
 /** Every response header value the example policy itself produces. */
 const POLICY_VALUES = new Set([
   "true",
