@@ -103,6 +103,14 @@ describe("the JSON Schema and the validator", () => {
     }
   });
 
+  it("stays out of the worker: nothing the worker imports reaches the schema generator", () => {
+    const index = readFileSync(join(ROOT, "src/core/index.ts"), "utf8");
+    expect(index).not.toMatch(/schema\.js/);
+    for (const name of readdirSync(join(ROOT, "src/worker"))) {
+      expect(readFileSync(join(ROOT, "src/worker", name), "utf8"), name).not.toMatch(/core\/schema/);
+    }
+  });
+
   it("ships as schema/policy.schema.json, exactly as generated (run npm run schema after changing FIELDS)", async () => {
     const shipped = readFileSync(join(ROOT, "schema/policy.schema.json"), "utf8");
     expect(JSON.parse(shipped)).toEqual(policySchema());
