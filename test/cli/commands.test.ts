@@ -1,6 +1,8 @@
 /** The CLI as a user runs it: spawned processes, real files, exit codes and output. */
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { cli, json, tempDir } from "./helpers.js";
+import { ROOT, cli, json, tempDir } from "./helpers.js";
 
 const COMMANDS = ["validate", "explain", "push", "pull", "diff", "rollback", "schema"];
 let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -55,6 +57,24 @@ describe("edge-cors", () => {
     expect(forced.stdout).toContain("\x1b[31minvalid\x1b[39m");
     const refused = await cli(["validate", bad], { FORCE_COLOR: "1", NO_COLOR: "1" });
     expect(refused.stdout).not.toContain("\x1b[");
+  });
+
+  it("colours on a terminal, unless NO_COLOR is set", () => {
+    const bad = join(tmp.dir, "colour.json");
+    // util-linux `script` runs the CLI on a pseudo-terminal; -e passes its exit code on.
+    const onTty = (env: Record<string, string>) =>
+      spawnSync("script", ["-qec", `node bin/edge-cors.mjs validate ${bad}`, "/dev/null"], {
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, NO_COLOR: "", FORCE_COLOR: "", TERM: "xterm", ...env },
+      });
+    const coloured = onTty({});
+    expect(coloured.status).toBe(1);
+    expect(coloured.stdout).toContain("\x1b[31minvalid\x1b[39m");
+    const plain = onTty({ NO_COLOR: "1" });
+    expect(plain.status).toBe(1);
+    expect(plain.stdout).toContain("invalid");
+    expect(plain.stdout).not.toContain("\x1b[");
   });
 });
 
