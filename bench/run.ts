@@ -12,6 +12,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import type { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { build as esbuild } from "esbuild";
 import { Miniflare, type WorkerOptions } from "miniflare";
@@ -37,6 +39,7 @@ const COMPAT_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(path.
 const KV_ID = "bench-policy";
 /** How long the counting KV binding holds each read: a request that waited on one would show it. */
 const KV_DELAY_MS = 300;
+const KV_SECONDS = 4;
 
 // ---------------------------------------------------------------- requests
 
@@ -342,7 +345,9 @@ async function kvReads(url: string, ttlSeconds: number, reads: Map<string, numbe
   await checkAnswer(url + PATH.slice(1), scenario); // the first load, which waits by design
   const keys = reads.size;
   reads.clear();
-  const result = await load({ url: url + PATH.slice(1), ...scenario.request, connections: 8, amount: 10_000 });
+  const warningsBefore = runtimeWarnings.crossRequestPromise;
+  // Long enough to span several short TTLs, so that refreshes happen while it runs.
+  const result = await load({ url: url + PATH.slice(1), ...scenario.request, connections: 8, duration: KV_SECONDS });
   checkRun(`KV reads, TTL ${ttlSeconds} s`, result, scenario.status);
   const total = [...reads.values()].reduce((a, b) => a + b, 0);
   return {
@@ -350,14 +355,29 @@ async function kvReads(url: string, ttlSeconds: number, reads: Map<string, numbe
     requests: result.requests,
     seconds: result.seconds,
     reads: total,
+    readsPer10k: (total * 10_000) / result.requests,
     perKey: Object.fromEntries(reads),
     /** One read per key per TTL, and one more for the TTL already running. */
     bound: keys * (Math.ceil(result.seconds / ttlSeconds) + 1),
     maxLatencyMs: result.max,
+    crossRequestPromiseWarnings: runtimeWarnings.crossRequestPromise - warningsBefore,
   };
 }
 
 type KvResult = Awaited<ReturnType<typeof kvReads>>;
+
+const CROSS_REQUEST_WARNING = "A promise was resolved or rejected from a different request context";
+/** workerd's warnings about promises shared across requests: counted (they come by the thousand), the rest passed on. */
+const runtimeWarnings = { crossRequestPromise: 0 };
+
+function countRuntimeWarnings(stdout: Readable, stderr: Readable): void {
+  for (const stream of [stdout, stderr]) {
+    createInterface({ input: stream }).on("line", (line) => {
+      if (line.includes(CROSS_REQUEST_WARNING)) runtimeWarnings.crossRequestPromise++;
+      else process.stderr.write(line + "\n");
+    });
+  }
+}
 
 /** The first request after workerd starts, with the policy still in KV only. */
 async function coldStart(edgeScript: string, size: number) {
@@ -446,6 +466,7 @@ async function main(): Promise<number> {
       return new Response(null, { status: 204 });
     };
     mf = new Miniflare({
+      handleRuntimeStdio: countRuntimeWarnings,
       workers: [
         directWorker("floor", bundles.floor),
         directWorker("reference", bundles.reference),
@@ -541,7 +562,7 @@ function judge(r: Results): Verdict[] {
   const linearity = Math.max(...HOSTILE_SHAPES.map((shape) => hostile(shape, 65536) / 16 / hostile(shape, 4096)));
   verdicts.push({ target: `hostile header cost linear: ns/byte at 64 KiB ≤ ${TARGET.hostileLinearity}× ns/byte at 4 KiB`, value: `${fixed(linearity)}×`, pass: linearity <= TARGET.hostileLinearity });
   const [steady, short] = r.kv as [KvResult, KvResult];
-  verdicts.push({ target: "no KV read per 10,000 requests within the TTL (30 s)", value: `${steady.reads} reads`, pass: steady.reads === 0 });
+  verdicts.push({ target: "no KV read per 10,000 requests within the TTL (30 s)", value: `${fixed(steady.readsPer10k)} reads`, pass: steady.reads === 0 });
   verdicts.push({
     target: `TTL 1 s: at most one read per key per TTL, none on the request path (max latency < ${KV_DELAY_MS} ms read delay)`,
     value: `${short.reads} reads (bound ${short.bound}), max ${fixed(short.maxLatencyMs, 1)} ms`,
@@ -599,8 +620,13 @@ function print(r: Results, verdicts: Verdict[]): void {
       }),
     ]),
   );
-  out.push("", "KV reads per 10,000 requests after the first load (counted by a wrapped binding that delays each read by " + KV_DELAY_MS + " ms):");
-  for (const k of r.kv) out.push(`  TTL ${k.ttlSeconds} s: ${k.reads} reads in ${k.requests} requests over ${fixed(k.seconds, 1)} s (bound ${k.bound}), max latency ${fixed(k.maxLatencyMs, 1)} ms`);
+  out.push("", "KV reads after the first load (counted by a wrapped binding that delays each read by " + KV_DELAY_MS + " ms):");
+  for (const k of r.kv) {
+    out.push(
+      `  TTL ${k.ttlSeconds} s: ${fixed(k.readsPer10k)} per 10,000 (${k.reads} reads in ${k.requests} requests over ${fixed(k.seconds, 1)} s; bound ${k.bound}), max latency ${fixed(k.maxLatencyMs, 1)} ms, ` +
+        `${k.crossRequestPromiseWarnings} workerd warnings "${CROSS_REQUEST_WARNING}"`,
+    );
+  }
   out.push("", "First request after a cold start (median of 3; policy read from KV, validated and compiled):");
   for (const [size, c] of Object.entries(r.coldStart)) {
     out.push(`  ${Number(size).toLocaleString("en")} origins + ${Number(size).toLocaleString("en")} patterns: first ${fixed(c.firstMs, 1)} ms, next ${fixed(c.warmMs, 1)} ms`);
