@@ -7,7 +7,7 @@
  * not valid, keeps the last good policy and is logged once per reload. Slots
  * are bounded: on a wildcard route any client can pick the hostname.
  */
-import { compilePolicy, parsePolicy, type CompiledPolicy } from "../core/index.js";
+import { compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
 import { logWarning } from "./log.js";
 
 /** What a KV key holds: a policy, or nothing at all. */
@@ -80,10 +80,12 @@ export class PolicyStore {
     if (this.now() < slot.expires) return slot.value;
     if (!slot.loading) {
       slot.loading = this.reload(key, slot, options).finally(() => (slot.loading = null));
+      // Only the request that started a reload keeps it alive: workerd warns about
+      // (and may cancel) continuations that other requests attach to its promise.
+      if (slot.value !== null) options.waitUntil(slot.loading);
     }
     // Only the first load of a key waits; later reloads happen behind the answer.
     if (slot.value === null) await slot.loading;
-    else options.waitUntil(slot.loading);
     return slot.value;
   }
 
@@ -96,7 +98,8 @@ export class PolicyStore {
         keeping: slot.value === null ? "nothing (failing closed)" : "last good policy",
         ...(loaded.errors ? { errors: loaded.errors } : {}),
       });
-      slot.expires = this.now() + Math.min(ttlMs, RETRY_MS);
+      // A failed read may pass soon; a bad document stays bad until someone writes a new one.
+      slot.expires = this.now() + (loaded.transient ? Math.min(ttlMs, RETRY_MS) : ttlMs);
       return;
     }
     slot.value = loaded.stored;
@@ -105,25 +108,48 @@ export class PolicyStore {
 
 }
 
-type Loaded = { stored: Stored } | { reason: string; errors?: string[] };
+type Loaded = { stored: Stored } | { reason: string; transient: boolean; errors?: string[] };
 
 async function load(kv: KVNamespace, key: string, ttlMs: number, timeoutMs: number): Promise<Loaded> {
   let text: string | null;
   try {
     const cacheTtl = Math.max(KV_CACHE_TTL_FLOOR, Math.ceil(ttlMs / 1000));
-    text = await withTimeout(kv.get(key, { type: "text", cacheTtl }), timeoutMs);
+    text = await withTimeout(readLimited(kv, key, cacheTtl), timeoutMs);
   } catch (err) {
-    return { reason: `KV read failed: ${err instanceof Error ? err.message : String(err)}` };
+    if (err instanceof TooLarge) return { reason: err.message, transient: false };
+    return { reason: `KV read failed: ${err instanceof Error ? err.message : String(err)}`, transient: true };
   }
   if (text === null) return { stored: "absent" };
   const result = parsePolicy(text);
   if (!result.ok) {
     return {
       reason: "stored policy is not valid",
+      transient: false,
       errors: result.errors.slice(0, 20).map((problem) => `${problem.path}: ${problem.message}`),
     };
   }
   return { stored: { policy: compilePolicy(result.policy) } };
+}
+
+class TooLarge extends Error {}
+
+/** Reads a value as text, giving up as soon as it passes MAX_POLICY_BYTES (a KV value may be 25 MiB). */
+async function readLimited(kv: KVNamespace, key: string, cacheTtl: number): Promise<string | null> {
+  const stream = await kv.get(key, { type: "stream", cacheTtl });
+  if (stream === null) return null;
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    bytes += chunk.value.byteLength;
+    if (bytes > MAX_POLICY_BYTES) {
+      await reader.cancel();
+      throw new TooLarge(`stored policy is larger than ${MAX_POLICY_BYTES} bytes`);
+    }
+    text += decoder.decode(chunk.value, { stream: true });
+  }
+  return text + decoder.decode();
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

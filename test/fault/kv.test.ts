@@ -157,8 +157,8 @@ describe("a stored value that cannot be used", () => {
     expect(res.headers.get("Access-Control-Expose-Headers")).toBe("X-A");
     expect(parse.mock.calls.filter(([text]) => String(text).length > MAX_POLICY_BYTES)).toEqual([]);
     const [line] = logLines(warn);
-    expect(line).toMatchObject({ event: "policy-reload-failed", key: host, reason: "stored policy is not valid", keeping: "last good policy" });
-    expect((line?.errors as string[])[0]).toMatch(new RegExp(`^\\$: .*${size}.*${MAX_POLICY_BYTES}`));
+    // The store stops reading at the limit: the rest of the value is never downloaded.
+    expect(line).toEqual({ level: "warn", event: "policy-reload-failed", key: host, reason: `stored policy is larger than ${MAX_POLICY_BYTES} bytes`, keeping: "last good policy" });
   });
 });
 
@@ -206,7 +206,12 @@ describe("the policy changing in the middle of load", () => {
 describe("hostile hostnames", () => {
   function countingKv(values: Record<string, string>) {
     const reads: string[] = [];
-    const kv = { get: async (key: string) => (reads.push(key), values[key] ?? null) } as unknown as KVNamespace;
+    const get = async (key: string) => {
+      reads.push(key);
+      const value = values[key];
+      return value === undefined ? null : new Blob([value]).stream();
+    };
+    const kv = { get } as unknown as KVNamespace;
     return { kv, reads };
   }
 

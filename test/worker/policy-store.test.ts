@@ -207,6 +207,10 @@ describe("the worker and its policy", () => {
 
 /** An in-memory KV for cases that the shared local KV cannot isolate (the default key). */
 function memoryKv(values: Record<string, string>): KVNamespace {
-  return { get: async (key: string) => values[key] ?? null } as unknown as KVNamespace;
+  const get = async (key: string) => {
+    const value = values[key];
+    return value === undefined ? null : new Blob([value]).stream();
+  };
+  return { get } as unknown as KVNamespace;
 }
 
