@@ -19,6 +19,7 @@ import {
   type HeaderList,
   type Refusal,
 } from "../../src/core/index.js";
+import { EXAMPLE_POLICY } from "../fixtures/example-policy.js";
 
 /** Validates and compiles, failing the test when the policy is refused. */
 function compile(doc: unknown): CompiledPolicy {
@@ -60,16 +61,7 @@ function refusalOf(decision: Decision): Refusal | null {
 
 const PREFLIGHT_VARY = "Access-Control-Request-Method, Access-Control-Request-Headers";
 
-/** The issue's example policy. */
-const EXAMPLE = {
-  origins: [APP, "https://*.example.org", "http://localhost:3000"],
-  credentials: true,
-  methods: ["GET", "POST", "PUT", "DELETE"],
-  allowHeaders: ["Content-Type", "Authorization"],
-  exposeHeaders: ["X-Request-Id"],
-  maxAge: 600,
-  routes: [{ path: "/public/*", origins: "*", credentials: false, methods: ["GET", "HEAD"] }],
-};
+const EXAMPLE = EXAMPLE_POLICY;
 
 describe("isPreflight", () => {
   const rows: [string, CorsRequest, boolean][] = [

@@ -13,6 +13,7 @@ import {
   type ProblemCode,
   type ValidationResult,
 } from "../../src/core/index.js";
+import { EXAMPLE_POLICY } from "../fixtures/example-policy.js";
 
 interface Found {
   code: ProblemCode;
@@ -42,16 +43,7 @@ function compile(doc: unknown): CompiledPolicy {
 }
 
 const APP = "https://app.example.com";
-/** The example from the issue: a valid policy. */
-const EXAMPLE = {
-  origins: ["https://app.example.com", "https://*.example.org", "http://localhost:3000"],
-  credentials: true,
-  methods: ["GET", "POST", "PUT", "DELETE"],
-  allowHeaders: ["Content-Type", "Authorization"],
-  exposeHeaders: ["X-Request-Id"],
-  maxAge: 600,
-  routes: [{ path: "/public/*", origins: "*", credentials: false, methods: ["GET", "HEAD"] }],
-};
+const EXAMPLE = EXAMPLE_POLICY;
 
 describe("valid policies", () => {
   it("accepts the issue's example with no warnings", () => {

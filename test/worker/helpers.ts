@@ -2,7 +2,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/worker/index.js";
+import { EXAMPLE_POLICY } from "../fixtures/example-policy.js";
 import type { Received } from "../origin-server.js";
+
+export { EXAMPLE_POLICY };
 
 let counter = 0;
 
@@ -54,16 +57,6 @@ export function corsHeaders(response: Response): Record<string, string> {
   }
   return out;
 }
-
-export const EXAMPLE_POLICY = {
-  origins: ["https://app.example.com", "https://*.example.org", "http://localhost:3000"],
-  credentials: true,
-  methods: ["GET", "POST", "PUT", "DELETE"],
-  allowHeaders: ["Content-Type", "Authorization"],
-  exposeHeaders: ["X-Request-Id"],
-  maxAge: 600,
-  routes: [{ path: "/public/*", origins: "*", credentials: false, methods: ["GET", "HEAD"] }],
-};
 
 /** A host with the example policy under its own key. */
 export async function exampleHost(): Promise<string> {
