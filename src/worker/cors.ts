@@ -13,8 +13,8 @@ import type { Context, MiddlewareHandler } from "hono";
 import { decide, varyWithOrigin, type CompiledPolicy, type CorsRequest, type ForwardDecision, type PreflightDecision, type Refusal } from "../core/index.js";
 
 export interface EdgeCorsOptions {
-  /** The compiled policy for this request, or null to fail closed. */
-  policy: (c: Context, url: URL) => Promise<CompiledPolicy | null>;
+  /** The compiled policy for this request, or null to fail closed; a promise only when it must wait. */
+  policy: (c: Context, url: URL) => CompiledPolicy | null | Promise<CompiledPolicy | null>;
   /** Told of every refused request, to log it when debugging. */
   onRefusal?: (refusal: Refusal, request: CorsRequest, c: Context) => void;
 }
@@ -29,7 +29,10 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
       requestMethod: headers.get("Access-Control-Request-Method"),
       requestHeaders: headers.get("Access-Control-Request-Headers"),
     };
-    const decision = decide(await options.policy(c, request.url), request);
+    let policy = options.policy(c, request.url);
+    // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
+    if (policy instanceof Promise) policy = await policy;
+    const decision = decide(policy, request);
     if (!decision.allowed && decision.refusal && options.onRefusal) options.onRefusal(decision.refusal, request, c);
     if (decision.kind === "preflight") return preflightResponse(decision);
     await next();

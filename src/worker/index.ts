@@ -17,12 +17,15 @@ const app = new Hono<{ Bindings: Env }>();
 
 app.use(
   edgeCors({
-    policy: (c, url) =>
-      store.policyFor(url.hostname, {
+    policy: (c, url) => {
+      const known = store.peek(url.hostname);
+      if (known !== undefined) return known;
+      return store.policyFor(url.hostname, {
         kv: c.env.CORS_POLICY,
         ttlMs: seconds(c.env.POLICY_TTL_SECONDS, DEFAULT_TTL_SECONDS) * 1000,
         waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-      }),
+      });
+    },
     onRefusal: (refusal, request, c) => {
       if (!c.env.CORS_DEBUG) return;
       logInfo("cors-refused", {

@@ -67,16 +67,39 @@ export class PolicyStore {
     return fallback === "absent" ? null : (fallback?.policy ?? null);
   }
 
+  /**
+   * What `policyFor` would answer, when memory alone can answer it (every key
+   * it needs is fresh); undefined when it cannot, and `policyFor` must run.
+   * Synchronous, so that the steady state costs no promise.
+   */
+  peek(hostname: string): CompiledPolicy | null | undefined {
+    const own = this.fresh(hostname.toLowerCase());
+    if (own !== "absent") return own === undefined ? undefined : (own?.policy ?? null);
+    const fallback = this.fresh(DEFAULT_KEY);
+    return fallback === "absent" ? null : fallback === undefined ? undefined : (fallback?.policy ?? null);
+  }
+
+  /** A fresh slot's value (null: none ever loaded), touched as `read` does; undefined when not fresh. */
+  private fresh(key: string): Stored | null | undefined {
+    const slot = this.slots.get(key);
+    if (!slot || this.now() >= slot.expires) return undefined;
+    this.touch(key, slot);
+    return slot.value;
+  }
+
+  /** Moves the key to the end, so that the oldest key is the least recently used. */
+  private touch(key: string, slot: Slot): void {
+    this.slots.delete(key);
+    this.slots.set(key, slot);
+  }
+
   private async read(key: string, options: StoreOptions): Promise<Stored | null> {
     let slot = this.slots.get(key);
-    if (slot) {
-      // Move the key to the end, so that the oldest key is the least recently used.
-      this.slots.delete(key);
-    } else {
+    if (!slot) {
       if (this.slots.size >= this.maxSlots) this.slots.delete(this.slots.keys().next().value!);
       slot = { value: null, expires: 0, loading: null };
     }
-    this.slots.set(key, slot);
+    this.touch(key, slot);
     if (this.now() < slot.expires) return slot.value;
     if (!slot.loading) {
       slot.loading = this.reload(key, slot, options).finally(() => (slot.loading = null));

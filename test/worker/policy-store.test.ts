@@ -29,7 +29,7 @@ function storeOnClock(kv: KVNamespace) {
   const store = new PolicyStore({ now: () => clock.now, kvTimeoutMs: 50 });
   const policyFor = (host: string) => store.policyFor(host, { kv, ttlMs: TTL, waitUntil: (p) => pending.push(p) });
   const settle = () => Promise.all(pending.splice(0));
-  return { clock, policyFor, settle };
+  return { clock, policyFor, settle, store };
 }
 
 function allows(policy: CompiledPolicy | null, origin: string): boolean {
@@ -131,6 +131,40 @@ describe("policy store", () => {
     const [line] = warnings(warn);
     expect(line).toMatchObject({ event: "policy-reload-failed", key: host, reason, keeping: "last good policy" });
     expect(String((line?.errors as string[])[0])).toContain(firstError);
+  });
+
+  it("peek answers as policyFor does when every key it needs is fresh, else undefined, and never reads KV", async () => {
+    const isolated = wrappedKv(memoryKv({ "own.test": JSON.stringify(A), default: JSON.stringify(B) }));
+    const { clock, policyFor, settle, store } = storeOnClock(isolated.kv);
+    expect(store.peek("own.test")).toBeUndefined();
+    const own = await policyFor("own.test");
+    expect(store.peek("OWN.test")).toBe(own);
+    expect(store.peek("other.test")).toBeUndefined();
+    const fallback = await policyFor("other.test");
+    expect(allows(fallback, "https://b.test")).toBe(true);
+    expect(store.peek("other.test")).toBe(fallback);
+    expect(isolated.state.reads).toEqual(["own.test", "other.test", "default"]);
+    clock.now += TTL + 1;
+    expect(store.peek("own.test")).toBeUndefined();
+    expect(store.peek("other.test")).toBeUndefined();
+    expect(isolated.state.reads).toHaveLength(3);
+    expect(await policyFor("own.test")).toBe(own); // stale: answered from memory, refreshed behind
+    await settle();
+    expect(isolated.state.reads).toHaveLength(4);
+    expect(allows(store.peek("own.test")!, "https://a.test")).toBe(true); // fresh again, from the new read
+  });
+
+  it("peek fails closed (null) where policyFor does: no key at all, or a first load that failed", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const empty = storeOnClock(memoryKv({}));
+    expect(await empty.policyFor("api.test")).toBeNull();
+    expect(empty.store.peek("api.test")).toBeNull();
+    const { kv, state } = wrappedKv(memoryKv({ default: JSON.stringify(A) }));
+    state.mode = "throw";
+    const failing = storeOnClock(kv);
+    expect(await failing.policyFor("api.test")).toBeNull();
+    expect(failing.store.peek("api.test")).toBeNull();
+    expect(warn).toHaveBeenCalled();
   });
 
   it("fails closed, and logs it, when no good policy was ever loaded", async () => {
