@@ -62,9 +62,8 @@ export class PolicyStore {
    */
   async policyFor(hostname: string, options: StoreOptions): Promise<CompiledPolicy | null> {
     const own = await this.read(hostname.toLowerCase(), options);
-    if (own !== "absent") return own?.policy ?? null;
-    const fallback = await this.read(DEFAULT_KEY, options);
-    return fallback === "absent" ? null : (fallback?.policy ?? null);
+    if (own !== "absent") return policyOf(own);
+    return policyOf(await this.read(DEFAULT_KEY, options));
   }
 
   /**
@@ -74,9 +73,10 @@ export class PolicyStore {
    */
   peek(hostname: string): CompiledPolicy | null | undefined {
     const own = this.fresh(hostname.toLowerCase());
-    if (own !== "absent") return own === undefined ? undefined : (own?.policy ?? null);
+    if (own === undefined) return undefined;
+    if (own !== "absent") return policyOf(own);
     const fallback = this.fresh(DEFAULT_KEY);
-    return fallback === "absent" ? null : fallback === undefined ? undefined : (fallback?.policy ?? null);
+    return fallback === undefined ? undefined : policyOf(fallback);
   }
 
   /** A fresh slot's value (null: none ever loaded), touched as `read` does; undefined when not fresh. */
@@ -129,6 +129,11 @@ export class PolicyStore {
     slot.expires = this.now() + ttlMs;
   }
 
+}
+
+/** The policy a key gives: none when it holds nothing usable (the edge then fails closed). */
+function policyOf(stored: Stored | null): CompiledPolicy | null {
+  return stored === null || stored === "absent" ? null : stored.policy;
 }
 
 type Loaded = { stored: Stored } | { reason: string; transient: boolean; errors?: string[] };
