@@ -7,9 +7,11 @@ import {
   checkOrigin,
   compilePolicy,
   decide,
+  isToken,
   rulesFor,
   type CompiledPolicy,
   type CompiledRules,
+  type Decision,
   type HeaderList,
   type PolicyDocument,
   type Refusal,
@@ -29,7 +31,6 @@ import { printProblems, readPolicyFile } from "./policy-file.js";
 
 /** The edge's own URL never matters except that it is not the page's origin. */
 const EDGE_URL = "https://edge.invalid";
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 export interface Step {
   /** The headers the browser sends that CORS looks at. */
@@ -62,7 +63,7 @@ export function explain(document: PolicyDocument, compiled: CompiledPolicy, requ
     const requestHeaders = names.length > 0 ? names.join(",") : null;
     const decision = decide(compiled, { method: "OPTIONS", url, origin: request.origin, requestMethod: request.method, requestHeaders });
     const status = decision.allowed ? 204 : 403;
-    const headers: HeaderList = [...(decision.allowed ? decision.headers : []), ...(decision.vary ? [["Vary", decision.vary] as const] : [])];
+    const headers = answerHeaders(decision);
     const sent: HeaderList = [
       ["Origin", request.origin],
       ["Access-Control-Request-Method", request.method],
@@ -74,7 +75,7 @@ export function explain(document: PolicyDocument, compiled: CompiledPolicy, requ
   let actual: Step | null = null;
   if (!preflight?.browser) {
     const decision = decide(compiled, { method: request.method, url, origin: request.origin, requestMethod: null, requestHeaders: null });
-    const headers: HeaderList = [...(decision.allowed ? decision.headers : []), ...(decision.vary ? [["Vary", decision.vary] as const] : [])];
+    const headers = answerHeaders(decision);
     actual = { request: [["Origin", request.origin]], status: null, headers, browser: corsCheck(headers, request) };
     if (!decision.allowed) edgeRefusal = decision.refusal;
   }
@@ -87,6 +88,11 @@ export function explain(document: PolicyDocument, compiled: CompiledPolicy, requ
     actual,
     refusal: failure === null ? null : refusalOf(failure, edgeRefusal, rules, document, request),
   };
+}
+
+/** The CORS headers of the edge's answer: the policy's when allowed, and Vary. */
+function answerHeaders(decision: Decision): HeaderList {
+  return [...(decision.allowed ? decision.headers : []), ...(decision.vary ? [["Vary", decision.vary] as const] : [])];
 }
 
 /** Which rule refused, and what to change: the edge's reason when it refused, else the browser's. */
@@ -197,13 +203,13 @@ function readRequest(values: Parameters<Command["run"]>[0]["values"]): Explanati
   const check = checkOrigin(origin);
   if (check.ok && check.entry.kind === "pattern") throw new UsageError("--origin takes one origin, not a pattern");
   const method = normalizeMethod(stringOption(values, "method") ?? "GET");
-  if (!TOKEN.test(method)) throw new UsageError(`--method ${JSON.stringify(method)} is not a method name`);
+  if (!isToken(method)) throw new UsageError(`--method ${JSON.stringify(method)} is not a method name`);
   const path = stringOption(values, "path") ?? "/";
   if (!path.startsWith("/")) throw new UsageError(`--path must start with "/", not ${JSON.stringify(path)}`);
   const headers = listOption(values, "header").map((item) => {
     const colon = item.indexOf(":");
     const name = (colon === -1 ? item : item.slice(0, colon)).trim();
-    if (!TOKEN.test(name)) throw new UsageError(`--header ${JSON.stringify(item)}: ${JSON.stringify(name)} is not a header name`);
+    if (!isToken(name)) throw new UsageError(`--header ${JSON.stringify(item)}: ${JSON.stringify(name)} is not a header name`);
     return { name, value: colon === -1 ? null : item.slice(colon + 1).trim() };
   });
   return { origin, method, headers, credentials: values.credentials === true, path };

@@ -9,4 +9,4 @@ export * from "./compile.js";
 export * from "./decide.js";
 export { checkOrigin, OriginMatcher, splitOrigin, type OriginEntry } from "./origin.js";
 export { isPublicSuffix } from "./public-suffix.js";
-export { parseHeaderList, varyWithOrigin } from "./headers.js";
+export { isToken, parseHeaderList, varyWithOrigin } from "./headers.js";

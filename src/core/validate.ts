@@ -2,6 +2,7 @@
  * Policy validation: every problem at once, each with the JSON path it is
  * about, a message and a one-line hint. It never throws on any input.
  */
+import { isToken } from "./headers.js";
 import { checkOrigin, type OriginEntry, type OriginProblem } from "./origin.js";
 import { isPublicSuffix } from "./public-suffix.js";
 import {
@@ -55,7 +56,6 @@ export type ValidationResult =
 /** KV values may be 25 MiB; a policy this large is a mistake, not a policy. Counted in characters, which costs nothing. */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 /** `fetch()` uppercases these, so the lowercase spelling never matches. */
 const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
@@ -303,7 +303,7 @@ function readTokens(value: unknown, path: string, what: string, report: Report):
     const itemPath = `${path}[${index}]`;
     if (typeof item !== "string") {
       report.error(itemPath, "wrong-type", `a ${what} must be a string, not ${typeName(item)}`, `write the ${what} in quotes`);
-    } else if (!TOKEN.test(item)) {
+    } else if (!isToken(item)) {
       report.error(itemPath, "not-a-token", `${quote(item)} is not a valid ${what}`, "use letters, digits and !#$%&'*+-.^_`|~ only, one name a string, no spaces or commas");
     } else {
       const key = what === "method" ? item : item.toLowerCase();
