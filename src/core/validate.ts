@@ -53,7 +53,7 @@ export type ValidationResult =
   | { ok: true; policy: Policy; warnings: Problem[] }
   | { ok: false; errors: Problem[]; warnings: Problem[] };
 
-/** KV values may be 25 MiB; a policy this large is a mistake, not a policy. Counted in characters, which costs nothing. */
+/** KV values may be 25 MiB; a policy this large is a mistake, not a policy. Counted in UTF-8 bytes, as stored. */
 export const MAX_POLICY_BYTES = 4 * 1024 * 1024;
 
 const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
@@ -91,12 +91,12 @@ class Report {
 
 /** Parses and validates a stored policy. */
 export function parsePolicy(text: string): ValidationResult {
-  if (text.length > MAX_POLICY_BYTES) {
+  if (tooLarge(text)) {
     const problem: Problem = {
       severity: "error",
       code: "too-large",
       path: "$",
-      message: `policy is ${text.length} characters long, more than the ${MAX_POLICY_BYTES} allowed`,
+      message: `policy is more than the ${MAX_POLICY_BYTES} bytes allowed`,
       hint: "use subdomain patterns or split the policy by hostname",
     };
     return { ok: false, errors: [problem], warnings: [] };
@@ -115,6 +115,16 @@ export function parsePolicy(text: string): ValidationResult {
     return { ok: false, errors: [problem], warnings: [] };
   }
   return validatePolicy(json);
+}
+
+/**
+ * Whether the UTF-8 form of `text` passes MAX_POLICY_BYTES, the limit the
+ * worker reads KV values up to. A UTF-16 unit is at most 3 UTF-8 bytes, so
+ * only long texts need encoding.
+ */
+function tooLarge(text: string): boolean {
+  if (text.length > MAX_POLICY_BYTES) return true;
+  return text.length > MAX_POLICY_BYTES / 3 && new TextEncoder().encode(text).byteLength > MAX_POLICY_BYTES;
 }
 
 /** Validates a policy document already parsed from JSON. */

@@ -479,6 +479,16 @@ describe("inputs that are not policies", () => {
     if (!result.ok) expect(found(result.errors)).toEqual([{ code: "too-large", path: "$" }]);
   });
 
+  it("parsePolicy counts the size in UTF-8 bytes, as the worker reads it from KV", () => {
+    // 2 Mi characters of "é", 2 bytes each: under the limit in characters, over it in bytes.
+    const json = JSON.stringify({ origins: [APP], exposeHeaders: [] });
+    const text = `${json.slice(0, -1)}, "pad": "${"é".repeat(MAX_POLICY_BYTES / 2)}"}`;
+    expect(text.length).toBeLessThan(MAX_POLICY_BYTES);
+    const result = parsePolicy(text);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(found(result.errors)).toEqual([{ code: "too-large", path: "$" }]);
+  });
+
   it("parsePolicy accepts a policy exactly at the size limit", () => {
     const json = JSON.stringify({ origins: [APP] });
     const text = json + " ".repeat(MAX_POLICY_BYTES - json.length);
