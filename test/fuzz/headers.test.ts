@@ -125,6 +125,17 @@ function checkAnswer(res: Response, sent: Headers, req: ModelRequest): ModelAnsw
   return expected;
 }
 
+/** What the model sees of a request: the CORS headers as the Headers API built them. */
+function modelRequest(method: string, url: string, built: Headers): ModelRequest {
+  return {
+    method,
+    url,
+    origin: built.get("Origin"),
+    requestMethod: built.get("Access-Control-Request-Method"),
+    requestHeaders: built.get("Access-Control-Request-Headers"),
+  };
+}
+
 describe("fuzzing the CORS request headers at the Worker", () => {
   it("never 500, never a wrong Allow-Origin, never an echo, never the request's Vary", async () => {
     const host = uniqueHost();
@@ -143,14 +154,7 @@ describe("fuzzing the CORS request headers at the Worker", () => {
         const id = `${tag}-${(sent += 1)}`;
         const url = `https://${host}${path}?tag=${id}`;
         const res = await send(url, { method, headers: built, body: method === "POST" ? "payload" : null });
-        const req: ModelRequest = {
-          method,
-          url,
-          origin: built.get("Origin"),
-          requestMethod: built.get("Access-Control-Request-Method"),
-          requestHeaders: built.get("Access-Control-Request-Headers"),
-        };
-        const expected = checkAnswer(res, built, req);
+        const expected = checkAnswer(res, built, modelRequest(method, url, built));
         if (expected.kind === "forward" && res.status === 200) forwarded.push(id);
         // What the origin received: the request's own headers, unchanged. Only for plain values sent once:
         // how repeated and empty header lines travel is up to workerd and Node, not the edge.
@@ -186,14 +190,7 @@ describe("fuzzing the CORS request headers at the Worker", () => {
         const built = new Headers(headers);
         const url = `https://${host}/api/x`;
         const res = await send(url, { method, headers: built });
-        const req: ModelRequest = {
-          method,
-          url,
-          origin: built.get("Origin"),
-          requestMethod: built.get("Access-Control-Request-Method"),
-          requestHeaders: built.get("Access-Control-Request-Headers"),
-        };
-        expect(checkAnswer(res, built, req), name).toBeDefined();
+        expect(checkAnswer(res, built, modelRequest(method, url, built)), name).toBeDefined();
         await res.body?.cancel();
       }
     }
