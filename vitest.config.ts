@@ -1,7 +1,7 @@
 // This machine has no internet: skip Miniflare's download of a sample `request.cf`.
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
