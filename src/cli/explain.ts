@@ -127,6 +127,8 @@ function edgeFix(refusal: Refusal, rules: CompiledRules, document: PolicyDocumen
     }
     case "method":
       return `add "${request.method}" to ${where}`;
+    case "cross-origin-write":
+      return `add "${request.origin}" to the origins of ${rules.source}, or set ${where} to false`;
     case "header": {
       const refused = request.headers.find((header) => {
         const lower = header.name.toLowerCase();

@@ -100,6 +100,7 @@ export function intersectRules(a: Rules, b: Rules): Rules {
     exposeHeaders: intersectTokens(a.exposeHeaders, b.exposeHeaders, (name) => name.toLowerCase(), null),
     maxAge: (a.maxAge ?? BROWSER_DEFAULT_MAX_AGE) <= (b.maxAge ?? BROWSER_DEFAULT_MAX_AGE) ? a.maxAge : b.maxAge,
     allowInsecureOriginsWithCredentials: a.allowInsecureOriginsWithCredentials && b.allowInsecureOriginsWithCredentials,
+    blockCrossOriginWrites: a.blockCrossOriginWrites || b.blockCrossOriginWrites,
   };
 }
 

@@ -3,6 +3,7 @@
  * `explain` and the benchmarks all get the very same answer.
  */
 import { rulesFor, type CompiledPolicy, type CompiledRules, type HeaderList } from "./compile.js";
+import { isWrite, untrustedWrite } from "./cross-origin.js";
 import { isToken, parseHeaderList } from "./headers.js";
 
 /** What a request carries that CORS looks at. */
@@ -15,11 +16,17 @@ export interface CorsRequest {
   requestMethod: string | null;
   /** `Access-Control-Request-Headers`, or null when absent. */
   requestHeaders: string | null;
+  /**
+   * `Sec-Fetch-Site` and `Upgrade`, or null when absent: looked at only under
+   * `blockCrossOriginWrites`, so the middleware may read them lazily.
+   */
+  readonly fetchSite?: string | null;
+  readonly upgrade?: string | null;
 }
 
 /** Why a request gets no CORS access: the rule, and what it is about. */
 export interface Refusal {
-  rule: "no-policy" | "origin" | "method" | "header";
+  rule: "no-policy" | "origin" | "method" | "header" | "cross-origin-write";
   /** JSON path of the policy field that refused, when there is one. */
   field: string | null;
   message: string;
@@ -33,7 +40,15 @@ export type ForwardDecision =
   | { kind: "forward"; allowed: true; headers: HeaderList; vary: string | null }
   | { kind: "forward"; allowed: false; refusal: Refusal | null; vary: string | null };
 
-export type Decision = PreflightDecision | ForwardDecision;
+/** A write from an untrusted browser context: refused before it reaches the origin. */
+export interface BlockedDecision {
+  kind: "blocked";
+  allowed: false;
+  refusal: Refusal;
+  vary: string | null;
+}
+
+export type Decision = PreflightDecision | ForwardDecision | BlockedDecision;
 
 const PREFLIGHT_VARY = "Access-Control-Request-Method, Access-Control-Request-Headers";
 const PREFLIGHT_VARY_ORIGIN = `Origin, ${PREFLIGHT_VARY}`;
@@ -50,6 +65,10 @@ export function isPreflight(request: CorsRequest): boolean {
 export function decide(policy: CompiledPolicy | null, request: CorsRequest): Decision {
   const rules = policy && rulesFor(policy, request.url.pathname);
   const vary = rules?.isPublic ? null : "Origin";
+  if (rules?.rules.blockCrossOriginWrites) {
+    const blocked = checkWrite(rules, request);
+    if (blocked) return { kind: "blocked", allowed: false, refusal: blocked, vary };
+  }
   const origin = request.origin;
   if (origin === null || origin === request.url.origin) {
     // A public answer is the same for everyone and caches may hand it to anyone, so it carries `*` even without Origin.
@@ -92,6 +111,25 @@ function preflight(rules: CompiledRules, origin: string, method: string, request
   if (headerRefusal) return refuse(headerRefusal);
   const headers: HeaderList = [["Access-Control-Allow-Origin", rules.isPublic ? "*" : origin], ...rules.preflightHeaders];
   return { kind: "preflight", allowed: true, headers, vary };
+}
+
+function checkWrite(rules: CompiledRules, request: CorsRequest): Refusal | null {
+  const upgrade = request.upgrade ?? null;
+  if (!isWrite({ method: request.method, upgrade })) return null;
+  const why = untrustedWrite(
+    { method: request.method, url: request.url, origin: request.origin, fetchSite: request.fetchSite ?? null, upgrade },
+    (origin) => originAllowed(rules, origin),
+  );
+  if (why === null) return null;
+  const what = request.method === "GET" ? "WebSocket handshake" : `${describe(request.method)} request`;
+  const from = request.origin === null ? "no Origin" : `origin ${describe(request.origin)}`;
+  const reasons: Record<typeof why, string> = {
+    "null-origin": 'Origin "null" (a sandboxed page or data: URL) is never trusted',
+    "untrusted-site": `Sec-Fetch-Site ${describe(request.fetchSite ?? "")} from ${from}, which ${rules.source}.origins does not allow`,
+    "untrusted-origin": `${from} (no Sec-Fetch-Site), which ${rules.source}.origins does not allow`,
+  };
+  const field = `${refusingScope(rules, (part) => part.rules.blockCrossOriginWrites).source}.blockCrossOriginWrites`;
+  return { rule: "cross-origin-write", field, message: `cross-origin ${what} refused: ${reasons[why]}${ambiguity(rules)}` };
 }
 
 function originAllowed(rules: CompiledRules, origin: string): boolean {

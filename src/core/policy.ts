@@ -21,6 +21,7 @@ export interface RuleDocument {
   exposeHeaders?: "*" | string[];
   maxAge?: number;
   allowInsecureOriginsWithCredentials?: boolean;
+  blockCrossOriginWrites?: boolean;
 }
 
 export interface RouteDocument extends RuleDocument {
@@ -37,6 +38,8 @@ export interface Rules {
   maxAge: number | null;
   /** Lets non-loopback `http://` and `ws://` origins in with credentials, which the validator otherwise refuses. */
   allowInsecureOriginsWithCredentials: boolean;
+  /** Refuse, before forwarding, writes and WebSocket handshakes from browser contexts the policy does not trust. */
+  blockCrossOriginWrites: boolean;
 }
 
 export type RuleName = keyof Rules;
@@ -59,6 +62,7 @@ export const DEFAULT_RULES: Omit<Rules, "origins"> = {
   exposeHeaders: [],
   maxAge: null,
   allowInsecureOriginsWithCredentials: false,
+  blockCrossOriginWrites: false,
 };
 
 export const MAX_AGE_LIMIT = 86400;
@@ -124,6 +128,13 @@ export const FIELDS: readonly FieldSpec[] = [
     description:
       "Allow plain http:// and ws:// origins other than loopback with credentials. Anyone on the network path of such a page " +
       "can inject script into it and read the API's credentialed answers. Default false.",
+    schema: { type: "boolean", default: false },
+  },
+  {
+    name: "blockCrossOriginWrites",
+    description:
+      "Refuse with 403, before they reach the origin, requests other than GET, HEAD and OPTIONS, and WebSocket handshakes, " +
+      "from browser contexts whose origin these rules do not allow (cross-site form posts, cross-site WebSocket hijacking). Default false.",
     schema: { type: "boolean", default: false },
   },
 ];

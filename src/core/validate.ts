@@ -45,7 +45,8 @@ export type ProblemCode =
   | "file-origin"
   | "forbidden-request-header"
   | "response-header-in-allow-headers"
-  | "never-exposed";
+  | "never-exposed"
+  | "cross-origin-writes-open";
 
 export interface Problem {
   severity: "error" | "warning";
@@ -237,7 +238,7 @@ function readScope(object: Record<string, unknown>, path: string, report: Report
   const scope: Scope = { path, values: {}, originPaths: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
-  for (const name of ["credentials", "allowInsecureOriginsWithCredentials"] as const) {
+  for (const name of ["credentials", "allowInsecureOriginsWithCredentials", "blockCrossOriginWrites"] as const) {
     if (!has(name)) continue;
     const value = object[name];
     if (typeof value === "boolean") scope.values[name] = value;
@@ -378,6 +379,7 @@ function checkCombinations(rules: Rules, own: Scope, top: Scope, report: Report)
     return;
   }
   checkCredentialedOrigins(rules, own, top, report);
+  warnOpenWrites(rules, own, report);
   for (const name of ["methods", "allowHeaders", "exposeHeaders"] as const) {
     const fieldOwn = isTop || own.values[name] !== undefined;
     const index = rules[name].indexOf("*");
@@ -422,6 +424,20 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
       report.error(path, "insecure-origin-with-credentials", `${quote(originText(entry))} is a plain-http origin, and credentials are on: anyone on the network path of that page can inject script into it and read this API's credentialed answers${inherited}`, 'use https, or set "allowInsecureOriginsWithCredentials": true in this scope if you accept that risk');
     }
   });
+}
+
+/** Cookies travel with cross-site form posts, which CORS does not stop: say so where credentials are on. */
+function warnOpenWrites(rules: Rules, own: Scope, report: Report): void {
+  if (rules.blockCrossOriginWrites) return;
+  const blockOwn = own.values.blockCrossOriginWrites !== undefined;
+  const isTop = own.path === "$";
+  if (!isTop && !blockOwn && own.values.credentials === undefined) return;
+  report.warn(
+    `${own.path}.${blockOwn ? "blockCrossOriginWrites" : "credentials"}`,
+    "cross-origin-writes-open",
+    "credentials are on, but cross-origin writes are not blocked: any site can still post forms to this API with its users' cookies (CORS only hides the answer)",
+    'set "blockCrossOriginWrites": true, unless another defence (SameSite cookies, CSRF tokens) covers every write',
+  );
 }
 
 function originText(entry: OriginEntry): string {

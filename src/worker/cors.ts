@@ -10,7 +10,16 @@
  * ```
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { decide, varyWithOrigin, type CompiledPolicy, type CorsRequest, type ForwardDecision, type PreflightDecision, type Refusal } from "../core/index.js";
+import {
+  decide,
+  varyWithOrigin,
+  type BlockedDecision,
+  type CompiledPolicy,
+  type CorsRequest,
+  type ForwardDecision,
+  type PreflightDecision,
+  type Refusal,
+} from "../core/index.js";
 
 export interface EdgeCorsOptions {
   /** The compiled policy for this request, or null to fail closed; a promise only when it must wait. */
@@ -28,6 +37,13 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
       origin: headers.get("Origin"),
       requestMethod: headers.get("Access-Control-Request-Method"),
       requestHeaders: headers.get("Access-Control-Request-Headers"),
+      // Read only under blockCrossOriginWrites: every other request is spared two header lookups.
+      get fetchSite() {
+        return headers.get("Sec-Fetch-Site");
+      },
+      get upgrade() {
+        return headers.get("Upgrade");
+      },
     };
     let policy = options.policy(c, request.url);
     // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
@@ -35,6 +51,7 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
     const decision = decide(policy, request);
     if (!decision.allowed && decision.refusal && options.onRefusal) options.onRefusal(decision.refusal, request, c);
     if (decision.kind === "preflight") return preflightResponse(decision);
+    if (decision.kind === "blocked") return blockedResponse(decision);
     await next();
     const response = stamp(c.res, decision);
     if (response !== c.res) {
@@ -63,6 +80,13 @@ function preflightResponse(decision: PreflightDecision): Response {
   }
   if (!decision.allowed) return new Response("CORS preflight refused\n", { status: 403, headers });
   return new Response(null, { status: 204, headers });
+}
+
+/** A write refused before forwarding: a short reason, and no CORS headers, so no page can read it. */
+function blockedResponse(decision: BlockedDecision): Response {
+  const headers = new Headers({ "Content-Type": "text/plain; charset=utf-8" });
+  if (decision.vary !== null) headers.set("Vary", decision.vary);
+  return new Response("cross-origin write refused: the policy does not allow this origin\n", { status: 403, headers });
 }
 
 /**

@@ -69,6 +69,7 @@ describe("valid policies", () => {
       exposeHeaders: [],
       maxAge: null,
       allowInsecureOriginsWithCredentials: false,
+      blockCrossOriginWrites: false,
     });
     expect(policy.routes).toEqual([]);
   });
@@ -91,13 +92,13 @@ describe("valid policies", () => {
     ["maxAge 0", { origins: [APP], maxAge: 0 }],
     ["maxAge 600, which every engine honours", { origins: [APP], maxAge: 600 }],
     ["origins with a trailing dot, as browsers send them", { origins: ["http://example.com.:3999", "https://foo.localhost.", "https://*.example.org."] }],
-    ["https origins with a trailing dot and credentials", { origins: ["https://example.com.:3999", "https://*.example.org."], credentials: true }],
-    ["loopback http origins with credentials", { origins: ["http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]", "http://app.localhost", "http://*.app.localhost:3000"], credentials: true }],
+    ["https origins with a trailing dot and credentials", { origins: ["https://example.com.:3999", "https://*.example.org."], credentials: true, blockCrossOriginWrites: true }],
+    ["loopback http origins with credentials", { origins: ["http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]", "http://app.localhost", "http://*.app.localhost:3000"], credentials: true, blockCrossOriginWrites: true }],
     ["a non-normalized method in its own case", { origins: [APP], methods: ["PATCH", "patch", "PROPFIND"] }],
-    ["a non-public-suffix pattern with credentials", { origins: ["https://*.example.co.uk", "https://*.me.github.io"], credentials: true }],
+    ["a non-public-suffix pattern with credentials", { origins: ["https://*.example.co.uk", "https://*.me.github.io"], credentials: true, blockCrossOriginWrites: true }],
     ["routes with exact and prefix paths", { origins: [APP], routes: [{ path: "/" }, { path: "/a/b" }, { path: "/*" }, { path: "/a/*" }] }],
     ["an empty routes list", { origins: [APP], routes: [] }],
-    ["a credentialed route under a credentialed top level", { origins: [APP], credentials: true, routes: [{ path: "/x", credentials: true }] }],
+    ["a credentialed route under a credentialed top level", { origins: [APP], credentials: true, blockCrossOriginWrites: true, routes: [{ path: "/x", credentials: true }] }],
   ];
   it.each(accepted)("accepts %s", (_name, doc) => {
     expect(expectValid(doc).warnings).toEqual([]);
@@ -460,6 +461,11 @@ describe("warnings", () => {
     ...["Set-Cookie", "set-cookie2", "Access-Control-Allow-Origin"].map(
       (name): [string, unknown, Found[]] => [`${name} in exposeHeaders`, { origins: [APP], routes: [{ path: "/a", exposeHeaders: ["ETag", name] }] }, [{ code: "never-exposed", path: "$.routes[0].exposeHeaders[1]" }]],
     ),
+    ["credentials without blockCrossOriginWrites", { origins: [APP], credentials: true }, [{ code: "cross-origin-writes-open", path: "$.credentials" }]],
+    ["a route turning credentials on without blocking writes", { origins: [APP], routes: [{ path: "/me", credentials: true }] }, [{ code: "cross-origin-writes-open", path: "$.routes[0].credentials" }]],
+    ["a route taking the block back", { origins: [APP], credentials: true, blockCrossOriginWrites: true, routes: [{ path: "/hook", blockCrossOriginWrites: false }] }, [{ code: "cross-origin-writes-open", path: "$.routes[0].blockCrossOriginWrites" }]],
+    ["an inherited open write reported once", { origins: [APP], credentials: true, routes: [{ path: "/a" }, { path: "/b", maxAge: 1 }] }, [{ code: "cross-origin-writes-open", path: "$.credentials" }]],
+    ["credentials with writes blocked", { origins: [APP], credentials: true, blockCrossOriginWrites: true }, []],
     ["a file: origin", { origins: [APP, "file://host"] }, [{ code: "file-origin", path: "$.origins[1]" }]],
     ["a route path with an escaped unreserved character", { origins: [APP], routes: [{ path: "/%61dmin/*" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],
     ["a route path with an empty segment", { origins: [APP], routes: [{ path: "/a//b" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],

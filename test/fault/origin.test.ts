@@ -137,11 +137,20 @@ describe("origin resetting in the middle of the body", () => {
 });
 
 describe("request bodies", () => {
-  it.each([0, 1, 65_535, 65_537, 3 * 1024 * 1024 + 7])("reach the origin whole: %i bytes, for allowed, refused and absent origins", async (size) => {
+  it.each([0, 1, 65_535, 65_537, 3 * 1024 * 1024 + 7])("reach the origin whole: %i bytes, for allowed and absent origins; a refused origin's never reach it", async (size) => {
     const host = await exampleHost();
     const body = bytesOf(size);
     const digest = await sha256(body);
-    for (const origin of [APP, EVIL, null]) {
+    // The example policy blocks cross-origin writes: a page on an unlisted origin cannot post to the API at all.
+    const refusedPath = uniquePath();
+    for (const method of ["POST", "PUT", "PATCH"]) {
+      const res = await send(`https://${host}${refusedPath}`, { method, body, headers: { Origin: EVIL, "Content-Type": "application/octet-stream" } });
+      expect(res.status).toBe(403);
+      expect(corsHeaders(res)).toEqual({ vary: "Origin" });
+      await res.body?.cancel();
+    }
+    expect(await received(refusedPath)).toEqual([]);
+    for (const origin of [APP, null]) {
       const path = uniquePath();
       const headers: Record<string, string> = { "Content-Type": "application/octet-stream" };
       if (origin) headers.Origin = origin;

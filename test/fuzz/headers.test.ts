@@ -16,10 +16,10 @@ import { compilePolicy, decide, validatePolicy } from "../../src/core/index.js";
 import { EXAMPLE_POLICY, putPolicy, received, send, uniqueHost } from "../worker/helpers.js";
 import { modelDecide, modelPolicy, type ModelAnswer, type ModelRequest, type PolicyDoc } from "../property/model.js";
 
-const FUZZED = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers", "Vary"] as const;
+const FUZZED = ["Origin", "Access-Control-Request-Method", "Access-Control-Request-Headers", "Vary", "Sec-Fetch-Site"] as const;
 type Fuzzed = (typeof FUZZED)[number];
 
-const NEAR = ["https://app.example.com", "https://a.example.org", "http://localhost:3000", "null", "PUT", "GET", "content-type", "Authorization", "Origin"];
+const NEAR = ["https://app.example.com", "https://a.example.org", "http://localhost:3000", "null", "PUT", "GET", "content-type", "Authorization", "Origin", "same-origin", "cross-site", "none"];
 
 /** ASCII, weighted towards the characters that break parsers. */
 const asciiChar = fc
@@ -104,7 +104,8 @@ function checkAnswer(res: Response, sent: Headers, req: ModelRequest): ModelAnsw
   const expected = modelDecide(POLICY, req);
   expect(res.status).not.toBe(500);
   // A forwarded request gets the origin's own answer, stamped.
-  expect(res.status).toBe(expected.kind === "preflight" ? (expected.allowed ? 204 : 403) : originRefuses(sent) ? 400 : 200);
+  const refusedAtEdge = expected.kind === "blocked" || (expected.kind === "preflight" && !expected.allowed);
+  expect(res.status).toBe(refusedAtEdge ? 403 : expected.kind === "preflight" ? 204 : originRefuses(sent) ? 400 : 200);
   const cors: Record<string, string> = {};
   for (const [name, v] of res.headers) if (name.startsWith("access-control-")) cors[name] = v;
   expect(cors).toEqual(expected.headers);
@@ -133,6 +134,8 @@ function modelRequest(method: string, url: string, built: Headers): ModelRequest
     origin: built.get("Origin"),
     requestMethod: built.get("Access-Control-Request-Method"),
     requestHeaders: built.get("Access-Control-Request-Headers"),
+    fetchSite: built.get("Sec-Fetch-Site"),
+    upgrade: null,
   };
 }
 

@@ -66,6 +66,7 @@ const ruleFields = {
   allowHeaders: unique(fc.constantFrom("Content-Type", "Authorization", "X-Requested-With", "x-custom", "*"), 4),
   exposeHeaders: unique(fc.constantFrom("X-Request-Id", "ETag", "*"), 2),
   maxAge: fc.integer({ min: 0, max: 86400 }),
+  blockCrossOriginWrites: fc.boolean(),
 };
 
 const routePath = fc.constantFrom("/public/*", "/api", "/api/*", "/", "/a/b/*");
@@ -153,5 +154,7 @@ export function request(doc: PolicyDoc, noise: fc.Arbitrary<string>, host = "edg
     origin: fc.oneof({ weight: 10, arbitrary: requestOrigin(doc, noise) }, { weight: 1, arbitrary: fc.constant(`https://${host}`) }),
     requestMethod: fc.oneof(fc.constant(null), listedMethod, listedMethod, requestMethod, noise),
     requestHeaders: fc.oneof(fc.constant(null), listedHeaders, listedHeaders, requestHeaders, noise),
+    fetchSite: fc.oneof(fc.constant(null), fc.constantFrom("same-origin", "same-site", "cross-site", "none", "Same-Origin", ""), noise),
+    upgrade: fc.oneof(fc.constant(null), fc.constantFrom("websocket", "WebSocket", "h2c", "foo, websocket", "websockets")),
   });
 }

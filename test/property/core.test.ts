@@ -44,7 +44,15 @@ function answerOf(decision: Decision): ModelAnswer {
 }
 
 function decideCore(policy: CompiledPolicy | null, req: ModelRequest): Decision {
-  return decide(policy, { method: req.method, url: new URL(req.url), origin: req.origin, requestMethod: req.requestMethod, requestHeaders: req.requestHeaders });
+  return decide(policy, {
+    method: req.method,
+    url: new URL(req.url),
+    origin: req.origin,
+    requestMethod: req.requestMethod,
+    requestHeaders: req.requestHeaders,
+    fetchSite: req.fetchSite ?? null,
+    upgrade: req.upgrade ?? null,
+  });
 }
 
 /** Strings of every kind a client can put in a header, and more. */

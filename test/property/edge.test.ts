@@ -20,6 +20,7 @@ function toRequest(req: ModelRequest): Request {
   if (req.origin !== null) headers.set("Origin", req.origin);
   if (req.requestMethod !== null) headers.set("Access-Control-Request-Method", req.requestMethod);
   if (req.requestHeaders !== null) headers.set("Access-Control-Request-Headers", req.requestHeaders);
+  if (req.fetchSite) headers.set("Sec-Fetch-Site", req.fetchSite);
   return new Request(req.url, { method: req.method, headers });
 }
 
@@ -42,11 +43,14 @@ describe("the edge allows exactly what the model allows", () => {
               origin: outgoing.headers.get("Origin"),
               requestMethod: outgoing.headers.get("Access-Control-Request-Method"),
               requestHeaders: outgoing.headers.get("Access-Control-Request-Headers"),
+              fetchSite: outgoing.headers.get("Sec-Fetch-Site"),
+              // A real handshake is tested in test/worker: the origin server would answer 101 here.
+              upgrade: null,
             };
             const expected = modelDecide(modelPolicy(doc), seen);
             const tag = `${prefix}-${(count += 1)}`;
             const res = await send(`${outgoing.url}?tag=${tag}`, { method: req.method, headers: outgoing.headers });
-            expect(res.status).toBe(expected.kind === "preflight" ? (expected.allowed ? 204 : 403) : 200);
+            expect(res.status).toBe(expected.kind === "forward" ? 200 : expected.allowed ? 204 : 403);
             const cors = corsHeaders(res);
             const { vary, ...rest } = cors;
             expect(rest).toEqual(expected.headers);

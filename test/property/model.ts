@@ -12,6 +12,7 @@ export interface ModelRules {
   allowHeaders: string[];
   exposeHeaders: string[];
   maxAge: number | null;
+  blockCrossOriginWrites: boolean;
 }
 
 export interface ModelPolicy {
@@ -31,12 +32,16 @@ export interface ModelRequest {
   origin: string | null;
   requestMethod: string | null;
   requestHeaders: string | null;
+  /** `Sec-Fetch-Site` and `Upgrade`; absent when not given. */
+  fetchSite?: string | null;
+  upgrade?: string | null;
 }
 
 /** What the edge must answer: the CORS headers it sets (lowercase names) and its Vary. */
 export type ModelAnswer =
   | { kind: "preflight"; allowed: boolean; headers: Record<string, string>; vary: string }
-  | { kind: "forward"; allowed: boolean; headers: Record<string, string>; vary: string | null };
+  | { kind: "forward"; allowed: boolean; headers: Record<string, string>; vary: string | null }
+  | { kind: "blocked"; allowed: false; headers: Record<string, string>; vary: string | null };
 
 const TOKEN_CHARS = "!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const LABEL_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -49,6 +54,7 @@ export function modelPolicy(doc: PolicyDoc): ModelPolicy {
     allowHeaders: doc.allowHeaders ?? [],
     exposeHeaders: doc.exposeHeaders ?? [],
     maxAge: doc.maxAge ?? null,
+    blockCrossOriginWrites: doc.blockCrossOriginWrites ?? false,
   };
   const routes = (doc.routes ?? []).map(({ path, ...own }) => {
     const rules = { ...top };
@@ -140,6 +146,9 @@ export function modelDecide(policy: ModelPolicy | null, request: ModelRequest): 
   const isPublic = rules !== null && rules.origins === "*" && !rules.credentials;
   const origin = request.origin;
   const vary = isPublic ? null : "Origin";
+  if (rules && rules.blockCrossOriginWrites && isWrite(request) && !writeTrusted(rules, request)) {
+    return { kind: "blocked", allowed: false, headers: {}, vary };
+  }
   if (origin === null || origin === urlOrigin(request.url)) {
     // A public answer goes to everyone alike (caches included), so it always says `*`.
     if (isPublic) return { kind: "forward", allowed: true, headers: actualHeaders(rules, "*"), vary };
@@ -162,6 +171,28 @@ export function modelDecide(policy: ModelPolicy | null, request: ModelRequest): 
   }
   if (!rules || !originAllowed(rules, origin)) return { kind: "forward", allowed: false, headers: {}, vary };
   return { kind: "forward", allowed: true, headers: actualHeaders(rules, isPublic ? "*" : origin), vary };
+}
+
+/** Any method but GET, HEAD and OPTIONS, or a GET asking for a WebSocket. */
+function isWrite(request: ModelRequest): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD" && request.method !== "OPTIONS") return true;
+  if (request.method !== "GET" || !request.upgrade) return false;
+  return request.upgrade.split(",").some((token) => trimSpaces(token).toLowerCase() === "websocket");
+}
+
+/**
+ * As Go's CrossOriginProtection, with the policy's origins as the trusted
+ * ones: `null` never; Sec-Fetch-Site same-origin or none; else an allowed
+ * Origin; without Sec-Fetch-Site, also no Origin or the URL's own.
+ */
+function writeTrusted(rules: ModelRules, request: ModelRequest): boolean {
+  const origin = request.origin;
+  if (origin === "null") return false;
+  const site = request.fetchSite ?? null;
+  if (site === "same-origin" || site === "none") return true;
+  const allowed = origin !== null && originAllowed(rules, origin);
+  if (site !== null) return allowed;
+  return origin === null || origin === urlOrigin(request.url) || allowed;
 }
 
 function actualHeaders(rules: ModelRules, allowOrigin: string): Record<string, string> {
