@@ -6,7 +6,7 @@ export const validateCommand: Command = {
   summary: "check policy files with the edge's own validator",
   usage: "edge-cors validate FILE… [--strict] [--json]",
   help: `Reports every problem of each file at once, each with its JSON path and a
-one-line fix. Warnings (a maxAge above Chromium's 7200, duplicates…) do not
+one-line fix. Warnings (a maxAge above what an engine honours, duplicates…) do not
 fail the check unless --strict is given.
 
 Options:

@@ -2,15 +2,18 @@
  * Compilation turns a validated policy into lookup structures and ready-made
  * header values, so that a request does hash lookups and nothing else.
  */
-import { OriginMatcher } from "./origin.js";
+import { intersectOrigins, OriginMatcher } from "./origin.js";
 import type { PreflightDecision } from "./decide.js";
+import { needsReading, normalizePath, pathReadings } from "./path.js";
 import type { Policy, Rules } from "./policy.js";
 
 export type HeaderList = ReadonlyArray<readonly [name: string, value: string]>;
 
 export interface CompiledRules {
-  /** JSON path of the scope these rules come from: `$` or `$.routes[N]`. */
+  /** JSON path of the scope these rules come from: `$` or `$.routes[N]` (several joined by ` & ` for an ambiguous path). */
   readonly source: string;
+  /** For an ambiguous path, the scopes whose rules all apply; null for one scope. */
+  readonly parts: readonly CompiledRules[] | null;
   readonly rules: Rules;
   /** `origins: "*"` without credentials: `Access-Control-Allow-Origin: *` and no `Vary: Origin`. */
   readonly isPublic: boolean;
@@ -36,6 +39,8 @@ export interface CompiledRoute {
 export interface CompiledPolicy {
   readonly rules: CompiledRules;
   readonly routes: readonly CompiledRoute[];
+  /** The combined rules of the scopes an ambiguous path reads as, built once per set of scopes. */
+  readonly combined: Memo<CompiledRules>;
 }
 
 /** Preflight answers kept per rules object; beyond this the oldest goes. */
@@ -47,22 +52,72 @@ export function compilePolicy(policy: Policy): CompiledPolicy {
   return {
     rules: compileRules(policy.rules, "$"),
     routes: policy.routes.map((route, index) => ({
-      path: route.path.endsWith("/*") ? route.path.slice(0, -1) : route.path,
+      // Requests are matched on their normal form, so routes are too.
+      path: normalizePath(route.path.endsWith("/*") ? route.path.slice(0, -1) : route.path),
       prefix: route.path.endsWith("/*"),
       rules: compileRules(route.rules, `$.routes[${index}]`),
     })),
+    combined: new Memo(COMBINED_SIZE),
   };
 }
 
-/** The rules for a path: the first matching route's, else the top level's. */
+/** Sets of scopes kept combined; an attacker can make only as many as the policy has subsets of routes. */
+const COMBINED_SIZE = 64;
+
+/**
+ * The rules for a URL's pathname: the first matching route's, else the top
+ * level's, matched on the path as servers read it. When servers may read it
+ * in several ways that fall in different scopes, it gets only what all of
+ * them allow, so no spelling is allowed more than the plain path.
+ */
 export function rulesFor(policy: CompiledPolicy, pathname: string): CompiledRules {
+  if (!needsReading(pathname)) return scopeFor(policy, pathname);
+  const scopes = [...new Set(pathReadings(pathname).map((path) => scopeFor(policy, path)))];
+  if (scopes.length === 1) return scopes[0]!;
+  const source = scopes.map((scope) => scope.source).join(" & ");
+  let combined = policy.combined.get(source);
+  if (!combined) {
+    combined = compileRules(scopes.map((scope) => scope.rules).reduce(intersectRules), source, scopes);
+    policy.combined.set(source, combined);
+  }
+  return combined;
+}
+
+function scopeFor(policy: CompiledPolicy, path: string): CompiledRules {
   for (const route of policy.routes) {
-    if (route.prefix ? pathname.startsWith(route.path) : pathname === route.path) return route.rules;
+    if (route.prefix ? path.startsWith(route.path) : path === route.path) return route.rules;
   }
   return policy.rules;
 }
 
-function compileRules(rules: Rules, source: string): CompiledRules {
+/** Rules that allow only what both allow. */
+export function intersectRules(a: Rules, b: Rules): Rules {
+  return {
+    origins: a.origins === "*" ? b.origins : b.origins === "*" ? a.origins : intersectOrigins(a.origins, b.origins),
+    credentials: a.credentials && b.credentials,
+    methods: intersectTokens(a.methods, b.methods, (method) => method, null),
+    allowHeaders: intersectTokens(a.allowHeaders, b.allowHeaders, (name) => name.toLowerCase(), "authorization"),
+    exposeHeaders: intersectTokens(a.exposeHeaders, b.exposeHeaders, (name) => name.toLowerCase(), null),
+    maxAge: (a.maxAge ?? BROWSER_DEFAULT_MAX_AGE) <= (b.maxAge ?? BROWSER_DEFAULT_MAX_AGE) ? a.maxAge : b.maxAge,
+    allowInsecureOriginsWithCredentials: a.allowInsecureOriginsWithCredentials && b.allowInsecureOriginsWithCredentials,
+  };
+}
+
+/** Seconds a browser caches a preflight answer without `Access-Control-Max-Age`. */
+const BROWSER_DEFAULT_MAX_AGE = 5;
+
+/** The names both lists allow; `"*"` allows any name except `notCovered`. */
+function intersectTokens(a: string[], b: string[], key: (token: string) => string, notCovered: string | null): string[] {
+  const allows = (list: string[], token: string) => {
+    const name = key(token);
+    return list.some((other) => key(other) === name) || (list.includes("*") && name !== notCovered);
+  };
+  const both = a.filter((token) => token !== "*" && allows(b, token));
+  for (const token of b) if (token !== "*" && allows(a, token) && !both.some((kept) => key(kept) === key(token))) both.push(token);
+  return a.includes("*") && b.includes("*") ? ["*", ...both] : both;
+}
+
+function compileRules(rules: Rules, source: string, parts: readonly CompiledRules[] | null = null): CompiledRules {
   const allowHeaders = new Set(rules.allowHeaders.map((name) => name.toLowerCase()));
   const anyHeader = allowHeaders.delete("*");
   const preflightHeaders: [string, string][] = [];
@@ -71,7 +126,7 @@ function compileRules(rules: Rules, source: string): CompiledRules {
     preflightHeaders.push(["Access-Control-Allow-Credentials", "true"]);
     actualHeaders.push(["Access-Control-Allow-Credentials", "true"]);
   }
-  preflightHeaders.push(["Access-Control-Allow-Methods", rules.methods.join(", ")]);
+  if (rules.methods.length > 0) preflightHeaders.push(["Access-Control-Allow-Methods", rules.methods.join(", ")]);
   if (rules.allowHeaders.length > 0) {
     preflightHeaders.push(["Access-Control-Allow-Headers", rules.allowHeaders.join(", ")]);
   }
@@ -81,6 +136,7 @@ function compileRules(rules: Rules, source: string): CompiledRules {
   }
   return {
     source,
+    parts,
     rules,
     isPublic: rules.origins === "*" && !rules.credentials,
     origins: rules.origins === "*" ? "*" : new OriginMatcher(rules.origins),

@@ -52,6 +52,8 @@ export function decide(policy: CompiledPolicy | null, request: CorsRequest): Dec
   const vary = rules?.isPublic ? null : "Origin";
   const origin = request.origin;
   if (origin === null || origin === request.url.origin) {
+    // A public answer is the same for everyone and caches may hand it to anyone, so it carries `*` even without Origin.
+    if (rules?.isPublic) return { kind: "forward", allowed: true, headers: actualHeaders(rules, "*"), vary };
     return { kind: "forward", allowed: false, refusal: null, vary };
   }
   if (isPreflight(request)) {
@@ -101,33 +103,54 @@ function actualHeaders(rules: CompiledRules, origin: string): HeaderList {
 }
 
 function originRefusal(rules: CompiledRules, origin: string): Refusal {
+  const scope = refusingScope(rules, (part) => !originAllowed(part, origin));
   return {
     rule: "origin",
-    field: `${rules.source}.origins`,
-    message: `origin ${describe(origin)} is not listed in ${rules.source}.origins and matches none of its patterns`,
+    field: `${scope.source}.origins`,
+    message: `origin ${describe(origin)} is not listed in ${scope.source}.origins and matches none of its patterns${ambiguity(rules)}`,
   };
 }
 
+/** The Fetch standard's preflight check lets these through whatever Access-Control-Allow-Methods says. */
+const SAFELISTED_METHODS = new Set(["GET", "HEAD", "POST"]);
+
 function checkMethod(rules: CompiledRules, method: string): Refusal | null {
-  const field = `${rules.source}.methods`;
-  if (!isToken(method)) return { rule: "method", field, message: `requested method ${describe(method)} is not a valid method` };
-  if (rules.methods === "*" || rules.methods.has(method)) return null;
-  return { rule: "method", field, message: `method ${method} is not listed in ${field}` };
+  if (!isToken(method)) return { rule: "method", field: `${rules.source}.methods`, message: `requested method ${describe(method)} is not a valid method` };
+  if (SAFELISTED_METHODS.has(method) || methodAllowed(rules, method)) return null;
+  const field = `${refusingScope(rules, (part) => !methodAllowed(part, method)).source}.methods`;
+  return { rule: "method", field, message: `method ${method} is not listed in ${field}${ambiguity(rules)}` };
+}
+
+function methodAllowed(rules: CompiledRules, method: string): boolean {
+  return rules.methods === "*" || rules.methods.has(method);
 }
 
 function checkHeaders(rules: CompiledRules, value: string): Refusal | null {
-  const field = `${rules.source}.allowHeaders`;
   const names = parseHeaderList(value);
   if (names === null) {
+    const field = `${rules.source}.allowHeaders`;
     return { rule: "header", field, message: `Access-Control-Request-Headers ${describe(value)} is not a list of header names` };
   }
   for (const name of names) {
-    if (rules.allowHeaders.has(name)) continue;
-    if (rules.anyHeader && name !== "authorization") continue;
-    const why = rules.anyHeader ? ` ("*" never covers authorization)` : "";
-    return { rule: "header", field, message: `request header ${name} is not listed in ${field}${why}` };
+    if (headerAllowed(rules, name)) continue;
+    const scope = refusingScope(rules, (part) => !headerAllowed(part, name));
+    const why = scope.anyHeader ? ` ("*" never covers authorization)` : "";
+    return { rule: "header", field: `${scope.source}.allowHeaders`, message: `request header ${name} is not listed in ${scope.source}.allowHeaders${why}${ambiguity(rules)}` };
   }
   return null;
+}
+
+function headerAllowed(rules: CompiledRules, name: string): boolean {
+  return rules.allowHeaders.has(name) || (rules.anyHeader && name !== "authorization");
+}
+
+/** For the combined rules of an ambiguous path, the scope that refuses; else the rules themselves. */
+function refusingScope(rules: CompiledRules, refuses: (part: CompiledRules) => boolean): CompiledRules {
+  return rules.parts?.find(refuses) ?? rules;
+}
+
+function ambiguity(rules: CompiledRules): string {
+  return rules.parts ? ` (servers may read this path in several ways, so the rules of ${rules.source} all apply)` : "";
 }
 
 /** A request value for a log line: JSON-quoted and cut short. */

@@ -109,8 +109,32 @@ function urlOrigin(value: string): string | null {
 
 function validHost(host: string): boolean {
   if (host.startsWith("[")) return /^\[[0-9a-f:.]+\]$/.test(host);
-  if (host.length === 0 || host.length > 253) return false;
-  return host.split(".").every((label) => LABEL.test(label));
+  // One trailing dot is the fully qualified form, which browsers send as written (`http://example.com.`).
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  if (name.length === 0 || name.length > 253) return false;
+  return name.split(".").every((label) => LABEL.test(label));
+}
+
+const INSECURE_SCHEMES = new Set(["http", "ws"]);
+
+/**
+ * Whether pages on this origin (or on every origin of this pattern) travel
+ * in clear text beyond this machine: plain http or ws, not loopback.
+ */
+export function isInsecure(entry: OriginEntry): boolean {
+  if (entry.kind === "pattern") return INSECURE_SCHEMES.has(entry.scheme) && !isLocalhostName(entry.domain);
+  const parts = splitOrigin(entry.origin);
+  return parts !== null && INSECURE_SCHEMES.has(parts.scheme) && !isLoopback(parts.host);
+}
+
+function isLoopback(host: string): boolean {
+  return isLocalhostName(host) || host === "[::1]" || /^127\.[0-9.]+$/.test(host);
+}
+
+/** `localhost` and names under it, which browsers resolve to loopback themselves. */
+function isLocalhostName(host: string): boolean {
+  const name = host.endsWith(".") ? host.slice(0, -1) : host;
+  return name === "localhost" || name.endsWith(".localhost");
 }
 
 /**
@@ -128,6 +152,40 @@ export function splitOrigin(value: string): OriginParts | null {
   const port = colon === -1 ? "" : rest.slice(colon + 1);
   if (host.length === 0 || (colon !== -1 && port.length === 0)) return null;
   return { scheme, host, port };
+}
+
+/**
+ * The entries that match only origins both lists match: a listed origin the
+ * other list matches, and of two overlapping patterns the narrower one.
+ */
+export function intersectOrigins(a: OriginEntry[], b: OriginEntry[]): OriginEntry[] {
+  const kept = new Map<string, OriginEntry>();
+  for (const [list, other] of [[a, b], [b, a]] as const) {
+    const matcher = new OriginMatcher(other);
+    const patterns = new Set(other.filter((entry) => entry.kind === "pattern").map(entryKey));
+    for (const entry of list) {
+      const inside = entry.kind === "exact" ? matcher.matches(entry.origin) : withinPatterns(entry, patterns);
+      if (inside) kept.set(entryKey(entry), entry);
+    }
+  }
+  return [...kept.values()];
+}
+
+/** Whether a pattern matches nothing outside `patterns`: one of them has its domain or a parent of it. */
+function withinPatterns(entry: Extract<OriginEntry, { kind: "pattern" }>, patterns: ReadonlySet<string>): boolean {
+  for (let domain: string | null = entry.domain; domain !== null; domain = parentDomain(domain)) {
+    if (patterns.has(entryKey({ ...entry, domain }))) return true;
+  }
+  return false;
+}
+
+function parentDomain(domain: string): string | null {
+  const dot = domain.indexOf(".");
+  return dot === -1 ? null : domain.slice(dot + 1);
+}
+
+function entryKey(entry: OriginEntry): string {
+  return entry.kind === "exact" ? entry.origin : `${entry.scheme}://*.${entry.domain}:${entry.port}`;
 }
 
 /** The longest `Origin` header value worth comparing; browsers send far less. */

@@ -20,6 +20,7 @@ export interface RuleDocument {
   allowHeaders?: "*" | string[];
   exposeHeaders?: "*" | string[];
   maxAge?: number;
+  allowInsecureOriginsWithCredentials?: boolean;
 }
 
 export interface RouteDocument extends RuleDocument {
@@ -34,6 +35,8 @@ export interface Rules {
   allowHeaders: string[];
   exposeHeaders: string[];
   maxAge: number | null;
+  /** Lets non-loopback `http://` and `ws://` origins in with credentials, which the validator otherwise refuses. */
+  allowInsecureOriginsWithCredentials: boolean;
 }
 
 export type RuleName = keyof Rules;
@@ -55,11 +58,12 @@ export const DEFAULT_RULES: Omit<Rules, "origins"> = {
   allowHeaders: [],
   exposeHeaders: [],
   maxAge: null,
+  allowInsecureOriginsWithCredentials: false,
 };
 
 export const MAX_AGE_LIMIT = 86400;
-/** Chromium silently caps `Access-Control-Max-Age` here. */
-export const CHROMIUM_MAX_AGE = 7200;
+/** The longest each browser engine caches a preflight, whatever `Access-Control-Max-Age` says. */
+export const ENGINE_MAX_AGE: Readonly<Record<string, number>> = { "WebKit (Safari)": 600, Chromium: 7200, Firefox: 86400 };
 
 type JsonSchema = Record<string, unknown>;
 
@@ -114,6 +118,13 @@ export const FIELDS: readonly FieldSpec[] = [
     name: "maxAge",
     description: "Seconds a browser may cache a preflight answer (Access-Control-Max-Age). Default: header left out.",
     schema: { type: "integer", minimum: 0, maximum: MAX_AGE_LIMIT },
+  },
+  {
+    name: "allowInsecureOriginsWithCredentials",
+    description:
+      "Allow plain http:// and ws:// origins other than loopback with credentials. Anyone on the network path of such a page " +
+      "can inject script into it and read the API's credentialed answers. Default false.",
+    schema: { type: "boolean", default: false },
   },
 ];
 

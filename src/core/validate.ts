@@ -3,11 +3,12 @@
  * about, a message and a one-line hint. It never throws on any input.
  */
 import { isToken } from "./headers.js";
-import { checkOrigin, type OriginEntry, type OriginProblem } from "./origin.js";
+import { checkOrigin, isInsecure, type OriginEntry, type OriginProblem } from "./origin.js";
+import { normalizePath, pathReadings } from "./path.js";
 import { isPublicSuffix } from "./public-suffix.js";
 import {
-  CHROMIUM_MAX_AGE,
   DEFAULT_RULES,
+  ENGINE_MAX_AGE,
   MAX_AGE_LIMIT,
   RULE_NAMES,
   type Policy,
@@ -29,6 +30,7 @@ export type ProblemCode =
   | "null-origin-with-credentials"
   | "public-suffix-pattern"
   | "wildcard-with-credentials"
+  | "insecure-origin-with-credentials"
   | "not-a-token"
   | "forbidden-method"
   | "method-case"
@@ -38,7 +40,12 @@ export type ProblemCode =
   | "max-age-capped"
   | "duplicate"
   | "null-origin"
-  | "authorization-not-covered";
+  | "authorization-not-covered"
+  | "route-path-spelling"
+  | "file-origin"
+  | "forbidden-request-header"
+  | "response-header-in-allow-headers"
+  | "never-exposed";
 
 export interface Problem {
   severity: "error" | "warning";
@@ -218,6 +225,10 @@ function readRoutePath(value: unknown, path: string, report: Report): string | n
     );
     return null;
   }
+  const prefix = value.endsWith("/*") ? value.slice(0, -1) : value;
+  if (pathReadings(prefix).length > 1 || normalizePath(prefix) !== prefix) {
+    report.warn(path, "route-path-spelling", `${quote(value)} is not how servers read a path, so it is matched as ${quote(normalizePath(prefix) + value.slice(prefix.length))}`, "write the path with escapes only where needed, no dot segments, no empty segments and no ;parameters");
+  }
   return value;
 }
 
@@ -226,9 +237,11 @@ function readScope(object: Record<string, unknown>, path: string, report: Report
   const scope: Scope = { path, values: {}, originPaths: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
-  if (has("credentials")) {
-    if (typeof object.credentials === "boolean") scope.values.credentials = object.credentials;
-    else report.error(`${path}.credentials`, "wrong-type", `credentials must be true or false, not ${typeName(object.credentials)}`, "write true or false, without quotes");
+  for (const name of ["credentials", "allowInsecureOriginsWithCredentials"] as const) {
+    if (!has(name)) continue;
+    const value = object[name];
+    if (typeof value === "boolean") scope.values[name] = value;
+    else report.error(`${path}.${name}`, "wrong-type", `${name} must be true or false, not ${typeName(value)}`, "write true or false, without quotes");
   }
   if (has("methods")) {
     const methods = readTokens(object.methods, `${path}.methods`, "method", report);
@@ -244,6 +257,7 @@ function readScope(object: Record<string, unknown>, path: string, report: Report
     if (headers) {
       scope.values[name] = headers.tokens;
       scope.tokenPaths[name] = headers.paths;
+      warnDeadHeaders(name, headers, report);
     }
   }
   if (has("maxAge")) {
@@ -251,8 +265,11 @@ function readScope(object: Record<string, unknown>, path: string, report: Report
     if (typeof maxAge !== "number" || !Number.isInteger(maxAge) || maxAge < 0 || maxAge > MAX_AGE_LIMIT) {
       report.error(`${path}.maxAge`, typeof maxAge === "number" ? "max-age-range" : "wrong-type", `maxAge must be a whole number of seconds from 0 to ${MAX_AGE_LIMIT}, not ${typeName(maxAge)}`, "600 (ten minutes) is a common choice");
     } else {
-      if (maxAge > CHROMIUM_MAX_AGE) {
-        report.warn(`${path}.maxAge`, "max-age-capped", `Chromium caps maxAge at ${CHROMIUM_MAX_AGE} seconds; ${maxAge} acts as ${CHROMIUM_MAX_AGE} there`, `use at most ${CHROMIUM_MAX_AGE} for the same behaviour in every browser`);
+      const capped = Object.entries(ENGINE_MAX_AGE).filter(([, cap]) => maxAge > cap);
+      if (capped.length > 0) {
+        const caps = capped.map(([engine, cap]) => `${engine} at ${cap}`).join(", ");
+        const lowest = Math.min(...capped.map(([, cap]) => cap));
+        report.warn(`${path}.maxAge`, "max-age-capped", `browsers cache a preflight for less than ${maxAge} seconds: ${caps}`, `use at most ${lowest} for the same behaviour in every browser`);
       }
       scope.values.maxAge = maxAge;
     }
@@ -293,6 +310,9 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
     seen.add(item);
     if (item === "null") {
       report.warn(itemPath, "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
+    }
+    if (item.startsWith("file://")) {
+      report.warn(itemPath, "file-origin", `browsers send the origin of a file: page as "null", never ${quote(item)}, so this entry matches nothing`, "serve the page over http(s), and list that origin");
     }
     entries.push(check.entry);
     scope.originPaths.push(itemPath);
@@ -357,23 +377,7 @@ function checkCombinations(rules: Rules, own: Scope, top: Scope, report: Report)
     warnUncoveredAuthorization(rules, own, report);
     return;
   }
-  const originsOwn = isTop || own.values.origins !== undefined;
-  if (originsOwn || credentialsOwn) {
-    const scope = originsOwn ? own : top;
-    const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
-    if (rules.origins === "*") {
-      report.error(originsOwn ? `${scope.path}.origins` : credentialsPath, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
-    } else {
-      rules.origins.forEach((entry, index) => {
-        const entryPath = originsOwn ? scope.originPaths[index]! : credentialsPath;
-        if (entry.kind === "exact" && entry.origin === "null") {
-          report.error(entryPath, "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
-        } else if (entry.kind === "pattern" && isPublicSuffix(entry.domain)) {
-          report.error(entryPath, "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
-        }
-      });
-    }
-  }
+  checkCredentialedOrigins(rules, own, top, report);
   for (const name of ["methods", "allowHeaders", "exposeHeaders"] as const) {
     const fieldOwn = isTop || own.values[name] !== undefined;
     const index = rules[name].indexOf("*");
@@ -381,6 +385,74 @@ function checkCombinations(rules: Rules, own: Scope, top: Scope, report: Report)
     const fieldPath = own.tokenPaths[name]?.[index] ?? `${own.path}.${name}`;
     report.error(fieldOwn ? fieldPath : credentialsPath, "wildcard-with-credentials", `"*" in ${name} is taken literally by browsers when credentials are on`, `list the ${name === "methods" ? "methods" : "header names"}, or set credentials to false`);
   }
+}
+
+/**
+ * Origins that must not be trusted with credentials. Each problem is reported
+ * where it is caused: at the entry when the scope lists its own origins, else
+ * at the field that turned credentials (or plain http) on.
+ */
+function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: Report): void {
+  const isTop = own === top;
+  const originsOwn = isTop || own.values.origins !== undefined;
+  const credentialsOwn = isTop || own.values.credentials !== undefined;
+  const insecureOwn = isTop || own.values.allowInsecureOriginsWithCredentials !== undefined;
+  const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
+  const causedAt = (index: number, field: string) => (originsOwn ? own.originPaths[index]! : `${own.path}.${field}`);
+  if (rules.origins === "*") {
+    if (originsOwn || credentialsOwn) {
+      report.error(originsOwn ? `${own.path}.origins` : `${own.path}.credentials`, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
+    }
+    return;
+  }
+  rules.origins.forEach((entry, index) => {
+    if (originsOwn || credentialsOwn) {
+      const path = causedAt(index, "credentials");
+      if (entry.kind === "exact" && entry.origin === "null") {
+        report.error(path, "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
+        return;
+      }
+      if (entry.kind === "pattern" && isPublicSuffix(entry.domain.replace(/\.$/, ""))) {
+        report.error(path, "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
+        return;
+      }
+    }
+    if ((originsOwn || credentialsOwn || insecureOwn) && isInsecure(entry) && !rules.allowInsecureOriginsWithCredentials) {
+      const path = causedAt(index, credentialsOwn ? "credentials" : "allowInsecureOriginsWithCredentials");
+      report.error(path, "insecure-origin-with-credentials", `${quote(originText(entry))} is a plain-http origin, and credentials are on: anyone on the network path of that page can inject script into it and read this API's credentialed answers${inherited}`, 'use https, or set "allowInsecureOriginsWithCredentials": true in this scope if you accept that risk');
+    }
+  });
+}
+
+function originText(entry: OriginEntry): string {
+  return entry.kind === "exact" ? entry.origin : `${entry.scheme}://*.${entry.domain}${entry.port ? `:${entry.port}` : ""}`;
+}
+
+/** Request headers a page can never set (Fetch's forbidden request-header names), lowercase. */
+const FORBIDDEN_REQUEST_HEADERS = new Set([
+  "accept-charset", "accept-encoding", "connection", "content-length", "cookie", "cookie2", "date", "dnt", "expect",
+  "host", "keep-alive", "origin", "referer", "set-cookie", "te", "trailer", "transfer-encoding", "upgrade", "via",
+]);
+const FORBIDDEN_REQUEST_PREFIXES = ["proxy-", "sec-", "access-control-request-"];
+/** Response headers browsers never let a script read, whatever Access-Control-Expose-Headers says. */
+const NEVER_EXPOSED = new Set(["set-cookie", "set-cookie2"]);
+
+/** Warns about header names that a browser will never send (allowHeaders) or let a script read (exposeHeaders). */
+function warnDeadHeaders(field: "allowHeaders" | "exposeHeaders", headers: Tokens, report: Report): void {
+  headers.tokens.forEach((name, index) => {
+    const lower = name.toLowerCase();
+    const path = headers.paths[index]!;
+    if (field === "allowHeaders") {
+      if (FORBIDDEN_REQUEST_HEADERS.has(lower) || FORBIDDEN_REQUEST_PREFIXES.some((prefix) => lower.startsWith(prefix))) {
+        report.warn(path, "forbidden-request-header", `${quote(name)} is a header browsers set themselves: no page can send it, so listing it does nothing`, `remove ${quote(name)}`);
+      } else if (lower.startsWith("access-control-")) {
+        report.warn(path, "response-header-in-allow-headers", `${quote(name)} is a CORS response header: the edge sends it, pages never need to`, `remove ${quote(name)}; the edge sets the CORS response headers from the policy`);
+      }
+    } else if (NEVER_EXPOSED.has(lower) || lower.startsWith("access-control-")) {
+      const why = NEVER_EXPOSED.has(lower) ? "browsers never let a script read it" : "it is a CORS header, which the edge removes from the origin's answer";
+      report.warn(path, "never-exposed", `${quote(name)} cannot be exposed: ${why}`, `remove ${quote(name)}`);
+    }
+  });
 }
 
 function warnUncoveredAuthorization(rules: Rules, own: Scope, report: Report): void {

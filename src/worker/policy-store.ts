@@ -61,7 +61,7 @@ export class PolicyStore {
    * Null when neither holds a valid policy (the edge then fails closed).
    */
   async policyFor(hostname: string, options: StoreOptions): Promise<CompiledPolicy | null> {
-    const own = await this.read(hostname.toLowerCase(), options);
+    const own = await this.read(hostKey(hostname), options);
     if (own !== "absent") return policyOf(own);
     return policyOf(await this.read(DEFAULT_KEY, options));
   }
@@ -72,7 +72,7 @@ export class PolicyStore {
    * Synchronous, so that the steady state costs no promise.
    */
   peek(hostname: string): CompiledPolicy | null | undefined {
-    const own = this.fresh(hostname.toLowerCase());
+    const own = this.fresh(hostKey(hostname));
     if (own === undefined) return undefined;
     if (own !== "absent") return policyOf(own);
     const fallback = this.fresh(DEFAULT_KEY);
@@ -129,6 +129,17 @@ export class PolicyStore {
     slot.expires = this.now() + ttlMs;
   }
 
+}
+
+/**
+ * The KV key of a hostname: lowercase, and without the trailing dot of the
+ * fully qualified form, so that `api.example.com.` cannot dodge the policy of
+ * `api.example.com` for the broader `default`. The URL parser has already
+ * turned an IDN into its ASCII (punycode) form.
+ */
+export function hostKey(hostname: string): string {
+  const lower = hostname.toLowerCase();
+  return lower.endsWith(".") ? lower.slice(0, -1) : lower;
 }
 
 /** The policy a key gives: none when it holds nothing usable (the edge then fails closed). */

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkOrigin, OriginMatcher, splitOrigin, type OriginEntry } from "../../src/core/index.js";
-import type { OriginProblem } from "../../src/core/origin.js";
+import { intersectOrigins, isInsecure, type OriginProblem } from "../../src/core/origin.js";
 
 /** A matcher over policy origins, each of which must pass checkOrigin. */
 function matcher(...origins: string[]): OriginMatcher {
@@ -36,6 +36,9 @@ describe("checkOrigin: accepted canonical origins", () => {
     "https://[2001:db8::1]",
     "https://xn--bcher-kva.example",
     "https://a-b.c_d.example.org",
+    // The fully qualified form, with its trailing dot, is what browsers send for such a page.
+    "http://example.com.:3999",
+    "https://foo.localhost.",
     "null",
   ];
   it.each(exact)("%s is an exact entry", (origin) => {
@@ -48,6 +51,7 @@ describe("checkOrigin: accepted canonical origins", () => {
     ["https://*.a.b.example.org:8443", { kind: "pattern", scheme: "https", domain: "a.b.example.org", port: "8443" }],
     ["capacitor://*.example.org", { kind: "pattern", scheme: "capacitor", domain: "example.org", port: "" }],
     ["https://*.com", { kind: "pattern", scheme: "https", domain: "com", port: "" }],
+    ["https://*.example.org.", { kind: "pattern", scheme: "https", domain: "example.org.", port: "" }],
   ];
   it.each(patterns)("%s is a pattern", (origin, entry) => {
     expect(checkOrigin(origin)).toEqual({ ok: true, entry });
@@ -86,7 +90,8 @@ describe("checkOrigin: every non-canonical form is refused", () => {
     ["https://bücher.example", "bad-host", "https://xn--bcher-kva.example"],
     ["https://BÜCHER.example", "uppercase", "https://xn--bcher-kva.example"],
     ["https://exa%6dple.org", "bad-host", "https://example.org"],
-    ["https://example.org.", "bad-host", undefined],
+    ["https://example.org..", "bad-host", undefined],
+    ["https://.", "bad-host", undefined],
     ["https://a..example.org", "bad-host", undefined],
     ["https://.example.org", "bad-host", undefined],
     ["https://exa mple.org", "bad-host", undefined],
@@ -132,7 +137,7 @@ describe("checkOrigin: patterns must be one whole leftmost label", () => {
     ["https://*.example.org:", "bad-port"],
     ["https://*.Example.org", "uppercase"],
     ["HTTPS://*.example.org", "uppercase"],
-    ["https://*.example.org.", "bad-host"],
+    ["https://*.example.org..", "bad-host"],
     ["https://*.0.0.1", "pattern-over-ip"],
     ["http://*.168.1.10:8080", "pattern-over-ip"],
     ["https://*.[::1]", "pattern-over-ip"],
@@ -211,6 +216,10 @@ describe("OriginMatcher", () => {
     [["https://*.example.org"], "https://a.example.org:443", false],
     [["https://*.example.org"], "https://a.example.org:", false],
     [["https://*.example.org"], "https://a.example.org.", false],
+    [["https://*.example.org."], "https://a.example.org.", true],
+    [["https://*.example.org."], "https://a.example.org", false],
+    [["http://example.com.:3999"], "http://example.com.:3999", true],
+    [["http://example.com.:3999"], "http://example.com:3999", false],
     [["https://*.example.org"], "https://.example.org", false],
     [["https://*.example.org"], "https://a..example.org", false],
     [["https://*.example.org"], "https://A.example.org", false],
@@ -265,5 +274,62 @@ describe("OriginMatcher", () => {
     expect(m.matches("https://app2000.example.com")).toBe(false);
     expect(m.matches("https://tenant1234.example.net")).toBe(false);
     expect(m.matches("https://a.tenant2000.example.net")).toBe(false);
+  });
+});
+
+describe("isInsecure: plain-http origins beyond loopback", () => {
+  const rows: [string, boolean][] = [
+    ["http://example.com:6060", true],
+    ["http://*.example.com:6060", true],
+    ["ws://example.com", true],
+    ["http://example.com.", true],
+    ["https://example.com", false],
+    ["wss://example.com", false],
+    ["capacitor://localhost", false],
+    ["http://localhost", false],
+    ["http://localhost:3000", false],
+    ["http://localhost.", false],
+    ["http://app.localhost:3000", false],
+    ["http://*.localhost:3000", false],
+    ["http://*.localhost.", false],
+    ["http://127.0.0.1", false],
+    ["http://127.1.2.3:8080", false],
+    ["http://[::1]:8080", false],
+    ["http://localhost.example.com", true],
+    ["http://*.localhost.example.com", true],
+    ["http://128.0.0.1", true],
+    ["http://[::2]", true],
+  ];
+  it.each(rows)("%s → %s", (origin, expected) => {
+    const check = checkOrigin(origin);
+    if (!check.ok) throw new Error(`test setup: ${origin} refused (${check.problem})`);
+    expect(isInsecure(check.entry)).toBe(expected);
+  });
+});
+
+describe("intersectOrigins: what both lists match, and nothing more", () => {
+  const entries = (...origins: string[]) => origins.map((origin) => (checkOrigin(origin) as { entry: OriginEntry }).entry);
+  const probes = [
+    "https://a.example.org", "https://b.a.example.org", "https://example.org", "https://x.example.com",
+    "https://a.example.org:8443", "http://a.example.org", "https://app.test", "https://other.test",
+  ];
+  const rows: [string[], string[], string[]][] = [
+    [["https://*.example.org"], ["https://*.a.example.org"], ["https://b.a.example.org"]],
+    [["https://*.example.org"], ["https://a.example.org"], ["https://a.example.org"]],
+    [["https://*.example.org"], ["https://*.example.org"], ["https://a.example.org", "https://b.a.example.org"]],
+    [["https://*.example.org"], ["https://*.example.org:8443"], []],
+    [["https://*.example.org"], ["http://*.example.org"], []],
+    [["https://app.test", "https://other.test"], ["https://other.test"], ["https://other.test"]],
+    [["https://app.test"], ["https://*.example.org"], []],
+    [[], ["https://app.test"], []],
+  ];
+  it.each(rows)("%j ∩ %j", (a, b, allowed) => {
+    const both = new OriginMatcher(intersectOrigins(entries(...a), entries(...b)));
+    for (const probe of probes) {
+      const expected = allowed.includes(probe);
+      expect([probe, both.matches(probe)]).toEqual([probe, expected]);
+      // Never more than either list.
+      if (both.matches(probe)) expect(new OriginMatcher(entries(...a)).matches(probe) && new OriginMatcher(entries(...b)).matches(probe)).toBe(true);
+    }
   });
 });

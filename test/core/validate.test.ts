@@ -68,6 +68,7 @@ describe("valid policies", () => {
       allowHeaders: [],
       exposeHeaders: [],
       maxAge: null,
+      allowInsecureOriginsWithCredentials: false,
     });
     expect(policy.routes).toEqual([]);
   });
@@ -88,7 +89,10 @@ describe("valid policies", () => {
     ["origins *", { origins: "*" }],
     ["methods, allowHeaders and exposeHeaders *", { origins: "*", methods: "*", allowHeaders: ["*", "Authorization"], exposeHeaders: "*" }],
     ["maxAge 0", { origins: [APP], maxAge: 0 }],
-    ["maxAge 7200", { origins: [APP], maxAge: 7200 }],
+    ["maxAge 600, which every engine honours", { origins: [APP], maxAge: 600 }],
+    ["origins with a trailing dot, as browsers send them", { origins: ["http://example.com.:3999", "https://foo.localhost.", "https://*.example.org."] }],
+    ["https origins with a trailing dot and credentials", { origins: ["https://example.com.:3999", "https://*.example.org."], credentials: true }],
+    ["loopback http origins with credentials", { origins: ["http://localhost:3000", "http://127.0.0.1:8080", "http://[::1]", "http://app.localhost", "http://*.app.localhost:3000"], credentials: true }],
     ["a non-normalized method in its own case", { origins: [APP], methods: ["PATCH", "patch", "PROPFIND"] }],
     ["a non-public-suffix pattern with credentials", { origins: ["https://*.example.co.uk", "https://*.me.github.io"], credentials: true }],
     ["routes with exact and prefix paths", { origins: [APP], routes: [{ path: "/" }, { path: "/a/b" }, { path: "/*" }, { path: "/a/*" }] }],
@@ -399,8 +403,38 @@ describe("public suffix patterns are refused only with credentials", () => {
   });
 });
 
+describe("plain-http origins with credentials are refused, unless the scope allows them by name", () => {
+  const insecure = ["http://example.com:6060", "http://*.example.com:6060", "ws://example.com", "http://example.com."];
+  it.each(insecure)("%s with credentials is refused", (origin) => {
+    expect(errorsOf({ origins: ["https://ok.example.com", origin], credentials: true })).toEqual([{ code: "insecure-origin-with-credentials", path: "$.origins[1]" }]);
+  });
+  it.each(insecure)("%s without credentials is accepted", (origin) => {
+    expectValid({ origins: [origin] });
+  });
+  it.each(insecure)("%s with credentials and allowInsecureOriginsWithCredentials is accepted", (origin) => {
+    expectValid({ origins: [origin], credentials: true, allowInsecureOriginsWithCredentials: true });
+  });
+  it("names the risk and the escape hatch", () => {
+    const result = validatePolicy({ origins: ["http://example.com:6060"], credentials: true });
+    if (result.ok) throw new Error("expected a refusal");
+    expect(result.errors[0]?.message).toContain("inject script");
+    expect(result.errors[0]?.hint).toContain('"allowInsecureOriginsWithCredentials": true');
+  });
+  const rows: [string, unknown, Found[]][] = [
+    ["a route turning credentials on over inherited http origins", { origins: ["http://a.example.com"], routes: [{ path: "/me", credentials: true }] }, [{ code: "insecure-origin-with-credentials", path: "$.routes[0].credentials" }]],
+    ["a route allowing them for itself only", { origins: ["https://a.example.com"], credentials: true, routes: [{ path: "/legacy/*", origins: ["http://old.example.com"], allowInsecureOriginsWithCredentials: true }] }, []],
+    ["a route taking back the top level's permission", { origins: ["http://a.example.com"], credentials: true, allowInsecureOriginsWithCredentials: true, routes: [{ path: "/x", allowInsecureOriginsWithCredentials: false }] }, [{ code: "insecure-origin-with-credentials", path: "$.routes[0].allowInsecureOriginsWithCredentials" }]],
+    ["a wrong type", { origins: [], allowInsecureOriginsWithCredentials: "yes" }, [{ code: "wrong-type", path: "$.allowInsecureOriginsWithCredentials" }]],
+    ["a trailing-dot public suffix with credentials", { origins: ["https://*.com."], credentials: true }, [{ code: "public-suffix-pattern", path: "$.origins[0]" }]],
+  ];
+  it.each(rows)("%s", (_name, doc, errors) => {
+    expect(errorsOf(doc)).toEqual(errors);
+  });
+});
+
 describe("warnings", () => {
   const rows: [string, unknown, Found[]][] = [
+    ["maxAge above WebKit's cap", { origins: [APP], maxAge: 601 }, [{ code: "max-age-capped", path: "$.maxAge" }]],
     ["maxAge above Chromium's cap", { origins: [APP], maxAge: 7201 }, [{ code: "max-age-capped", path: "$.maxAge" }]],
     ["maxAge at the limit", { origins: [APP], maxAge: 86400 }, [{ code: "max-age-capped", path: "$.maxAge" }]],
     ["maxAge above the cap in a route", { origins: [APP], routes: [{ path: "/a", maxAge: 8000 }] }, [{ code: "max-age-capped", path: "$.routes[0].maxAge" }]],
@@ -415,7 +449,24 @@ describe("warnings", () => {
     ['"*" in allowHeaders without Authorization', { origins: "*", allowHeaders: ["X-A", "*"] }, [{ code: "authorization-not-covered", path: "$.allowHeaders" }]],
     ['allowHeaders "*" in a route', { origins: [APP], routes: [{ path: "/a", allowHeaders: "*" }] }, [{ code: "authorization-not-covered", path: "$.routes[0].allowHeaders" }]],
     ['"*" beside Authorization', { origins: [APP], allowHeaders: ["*", "authorization"] }, []],
-    ["maxAge at Chromium's cap", { origins: [APP], maxAge: 7200 }, []],
+    ["maxAge at WebKit's cap", { origins: [APP], maxAge: 600 }, []],
+    // Dead configuration: entries that can never do what they say.
+    ...["Connection", "Origin", "Cookie", "Sec-Fetch-Site", "Proxy-Authorization", "Access-Control-Request-Method", "access-control-request-private-network"].map(
+      (name): [string, unknown, Found[]] => [`${name} in allowHeaders`, { origins: [APP], allowHeaders: ["X-A", name] }, [{ code: "forbidden-request-header", path: "$.allowHeaders[1]" }]],
+    ),
+    ...["Access-Control-Allow-Origin", "access-control-allow-credentials", "Access-Control-Max-Age"].map(
+      (name): [string, unknown, Found[]] => [`${name} in allowHeaders`, { origins: [APP], allowHeaders: [name] }, [{ code: "response-header-in-allow-headers", path: "$.allowHeaders[0]" }]],
+    ),
+    ...["Set-Cookie", "set-cookie2", "Access-Control-Allow-Origin"].map(
+      (name): [string, unknown, Found[]] => [`${name} in exposeHeaders`, { origins: [APP], routes: [{ path: "/a", exposeHeaders: ["ETag", name] }] }, [{ code: "never-exposed", path: "$.routes[0].exposeHeaders[1]" }]],
+    ),
+    ["a file: origin", { origins: [APP, "file://host"] }, [{ code: "file-origin", path: "$.origins[1]" }]],
+    ["a route path with an escaped unreserved character", { origins: [APP], routes: [{ path: "/%61dmin/*" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],
+    ["a route path with an empty segment", { origins: [APP], routes: [{ path: "/a//b" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],
+    ["a route path with a ;parameter", { origins: [APP], routes: [{ path: "/a;x/*" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],
+    ["a route path with a dot segment", { origins: [APP], routes: [{ path: "/a/../b" }] }, [{ code: "route-path-spelling", path: "$.routes[0].path" }]],
+    ["a route path with a needed escape", { origins: [APP], routes: [{ path: "/caf%C3%A9/*" }] }, []],
+    ["headers browsers send and read", { origins: [APP], allowHeaders: ["X-Sec", "Accept", "X-Proxy"], exposeHeaders: ["X-Cookie", "Content-Length"] }, []],
     ["PATCH and patch are different methods", { origins: [APP], methods: ["PATCH", "patch"] }, []],
   ];
   it.each(rows)("%s", (_name, doc, warnings) => {
@@ -425,6 +476,8 @@ describe("warnings", () => {
 
   it("marks warnings as warnings", () => {
     const result = expectValid({ origins: ["null"], maxAge: 9000 });
+    expect(result.warnings[1]?.message).toBe("browsers cache a preflight for less than 9000 seconds: WebKit (Safari) at 600, Chromium at 7200");
+    expect(result.warnings[1]?.hint).toBe("use at most 600 for the same behaviour in every browser");
     expect(result.warnings.map((w) => w.severity)).toEqual(["warning", "warning"]);
   });
 

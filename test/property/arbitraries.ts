@@ -31,10 +31,13 @@ export const pattern = fc
   .filter(([s, , p]) => DEFAULT_PORTS[s] !== p)
   .map(([s, domain, p]) => withPort(`${s}://*.${domain}`, p));
 
-const offending = (value: string) => value === "*" || value === "null";
-
-/** Makes a document valid where credentials are on: no `*` or `null` where they are refused. */
+/**
+ * Makes a document valid where credentials are on: no `*` or `null` where
+ * they are refused, and no plain-http origin unless the document allows them
+ * (the generated hosts are never loopback).
+ */
 function credentialsSafe(doc: PolicyDoc): PolicyDoc {
+  const offending = (value: string) => value === "*" || value === "null" || (value.startsWith("http://") && !doc.allowInsecureOriginsWithCredentials);
   const clean = (value: string[] | "*" | undefined) => (Array.isArray(value) ? value.filter((item) => !offending(item)) : value === "*" ? [] : value);
   const fields = ["origins", "methods", "allowHeaders", "exposeHeaders"] as const;
   const top = doc as Record<string, unknown>;
@@ -72,6 +75,7 @@ export const policyDoc: fc.Arbitrary<PolicyDoc> = fc
   .record(
     {
       ...ruleFields,
+      allowInsecureOriginsWithCredentials: fc.boolean(),
       routes: fc.array(fc.record({ path: routePath, ...ruleFields }, { requiredKeys: ["path"] }), { maxLength: 3 }),
     },
     { requiredKeys: ["origins"] },

@@ -267,3 +267,79 @@ describe("the validator never throws, it reports", () => {
     );
   });
 });
+
+/** Ways to spell a path that servers may read as the same path (RFC 3986 normalization, or a server's own decoding). */
+const respell: fc.Arbitrary<(path: string) => string>[] = [
+  // An unreserved character escaped, hex in either case.
+  fc.tuple(fc.nat(), fc.boolean()).map(([at, upper]) => (path: string) => {
+    const spots = [...path].flatMap((ch, i) => (/[A-Za-z0-9._~-]/.test(ch) ? [i] : []));
+    if (spots.length === 0) return path;
+    const i = spots[at % spots.length]!;
+    const hex = path.charCodeAt(i).toString(16).padStart(2, "0");
+    return `${path.slice(0, i)}%${upper ? hex.toUpperCase() : hex}${path.slice(i + 1)}`;
+  }),
+  // A slash after the first escaped as %2F, %2f or %5C.
+  fc.tuple(fc.nat(), fc.constantFrom("%2F", "%2f", "%5C", "%5c")).map(([at, escape]) => (path: string) => {
+    const spots = [...path].flatMap((ch, i) => (ch === "/" && i > 0 ? [i] : []));
+    if (spots.length === 0) return path;
+    const i = spots[at % spots.length]!;
+    return `${path.slice(0, i)}${escape}${path.slice(i + 1)}`;
+  }),
+  // A slash doubled, or a dot segment, at one of the slashes.
+  fc.tuple(fc.nat(), fc.constantFrom("//", "/./", "/z/../")).map(([at, insert]) => (path: string) => {
+    const spots = [...path].flatMap((ch, i) => (ch === "/" ? [i] : []));
+    const i = spots[at % spots.length]!;
+    return `${path.slice(0, i)}${insert}${path.slice(i + 1)}`;
+  }),
+  // A ;parameter, plain or escaped, at the end of a segment.
+  fc.tuple(fc.nat(), fc.constantFrom(";x", "%3Bx", ";")).map(([at, param]) => (path: string) => {
+    const ends = [...path, "/"].flatMap((ch, i) => (ch === "/" && i > 0 ? [i] : []));
+    const i = ends[at % ends.length]!;
+    return `${path.slice(0, i)}${param}${path.slice(i)}`;
+  }),
+];
+
+const spelling = fc.array(fc.oneof(...respell), { minLength: 1, maxLength: 3 }).map((steps) => (path: string) => steps.reduce((p, step) => step(p), path));
+
+/** The names a header value lists, lowercase; `*` kept as itself. */
+const names = (value: string | undefined) => new Set((value ?? "").split(",").map((name) => name.trim().toLowerCase()).filter(Boolean));
+
+/** Whether list `a` allows nothing that list `b` does not (`*` allows any name but Authorization in Allow-Headers). */
+function within(a: string | undefined, b: string | undefined, notCovered: string | null): boolean {
+  const inB = names(b);
+  return [...names(a)].every((name) => inB.has(name) || (name !== "*" && inB.has("*") && name !== notCovered));
+}
+
+/** Whether one answer allows a page no more than another: never allowed where it is not, never a wider header. */
+function noMoreThan(spelled: Decision, plain: Decision): string | null {
+  if (!spelled.allowed) return null;
+  if (!plain.allowed) return "allowed only when spelled";
+  const a = Object.fromEntries(spelled.headers);
+  const b = Object.fromEntries(plain.headers);
+  if (a["Access-Control-Allow-Origin"] !== b["Access-Control-Allow-Origin"] && b["Access-Control-Allow-Origin"] !== "*") return "another origin";
+  if (a["Access-Control-Allow-Credentials"] && !b["Access-Control-Allow-Credentials"]) return "credentials";
+  if (!within(a["Access-Control-Allow-Methods"], b["Access-Control-Allow-Methods"], null)) return "methods";
+  if (!within(a["Access-Control-Allow-Headers"], b["Access-Control-Allow-Headers"], "authorization")) return "headers";
+  if (!within(a["Access-Control-Expose-Headers"], b["Access-Control-Expose-Headers"], null)) return "exposed headers";
+  if (Number(a["Access-Control-Max-Age"] ?? 5) > Number(b["Access-Control-Max-Age"] ?? 5)) return "max-age";
+  return null;
+}
+
+describe("routes: no spelling of a path is ever allowed more than the plain path", () => {
+  const plainPath = fc.constantFrom("/", "/api", "/api/x", "/public/a", "/publicity", "/a/b/c", "/a/bc", "/other", "/admin/users");
+  it("for generated policies with routes, paths, spellings and requests", () => {
+    fc.assert(
+      fc.property(
+        policyDoc.filter((doc) => (doc.routes ?? []).length > 0).chain((doc) => fc.tuple(fc.constant(doc), request(doc, noise), plainPath, spelling)),
+        ([doc, req, plain, spell]) => {
+          const policy = compile(doc);
+          const spelled = spell(plain);
+          const at = (path: string) => decideCore(policy, { ...req, url: `https://edge.test${path}` });
+          const verdict = noMoreThan(at(spelled), at(plain));
+          expect({ plain, spelled, verdict }).toEqual({ plain, spelled, verdict: null });
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -21,6 +21,7 @@ export interface ModelPolicy {
 
 /** A policy document as the operator writes it (assumed valid). */
 export interface PolicyDoc extends Partial<ModelRules> {
+  allowInsecureOriginsWithCredentials?: boolean;
   routes?: (Partial<ModelRules> & { path: string })[];
 }
 
@@ -139,24 +140,33 @@ export function modelDecide(policy: ModelPolicy | null, request: ModelRequest): 
   const isPublic = rules !== null && rules.origins === "*" && !rules.credentials;
   const origin = request.origin;
   const vary = isPublic ? null : "Origin";
-  if (origin === null || origin === urlOrigin(request.url)) return { kind: "forward", allowed: false, headers: {}, vary };
+  if (origin === null || origin === urlOrigin(request.url)) {
+    // A public answer goes to everyone alike (caches included), so it always says `*`.
+    if (isPublic) return { kind: "forward", allowed: true, headers: actualHeaders(rules, "*"), vary };
+    return { kind: "forward", allowed: false, headers: {}, vary };
+  }
   if (request.method === "OPTIONS" && request.requestMethod !== null) {
     const preflightVary = `${isPublic ? "" : "Origin, "}Access-Control-Request-Method, Access-Control-Request-Headers`;
     const refused = { kind: "preflight" as const, allowed: false, headers: {}, vary: preflightVary };
     if (!rules || !originAllowed(rules, origin)) return refused;
     const method = request.requestMethod;
-    if (!isToken(method) || !(rules.methods.includes("*") || rules.methods.includes(method))) return refused;
+    const safelisted = method === "GET" || method === "HEAD" || method === "POST";
+    if (!isToken(method) || !(safelisted || rules.methods.includes("*") || rules.methods.includes(method))) return refused;
     if (request.requestHeaders !== null && !headersAllowed(rules, request.requestHeaders)) return refused;
     const headers: Record<string, string> = { "access-control-allow-origin": isPublic ? "*" : origin };
     if (rules.credentials) headers["access-control-allow-credentials"] = "true";
-    headers["access-control-allow-methods"] = rules.methods.join(", ");
+    if (rules.methods.length > 0) headers["access-control-allow-methods"] = rules.methods.join(", ");
     if (rules.allowHeaders.length > 0) headers["access-control-allow-headers"] = rules.allowHeaders.join(", ");
     if (rules.maxAge !== null) headers["access-control-max-age"] = String(rules.maxAge);
     return { kind: "preflight", allowed: true, headers, vary: preflightVary };
   }
   if (!rules || !originAllowed(rules, origin)) return { kind: "forward", allowed: false, headers: {}, vary };
-  const headers: Record<string, string> = { "access-control-allow-origin": isPublic ? "*" : origin };
+  return { kind: "forward", allowed: true, headers: actualHeaders(rules, isPublic ? "*" : origin), vary };
+}
+
+function actualHeaders(rules: ModelRules, allowOrigin: string): Record<string, string> {
+  const headers: Record<string, string> = { "access-control-allow-origin": allowOrigin };
   if (rules.credentials) headers["access-control-allow-credentials"] = "true";
   if (rules.exposeHeaders.length > 0) headers["access-control-expose-headers"] = rules.exposeHeaders.join(", ");
-  return { kind: "forward", allowed: true, headers, vary };
+  return headers;
 }
