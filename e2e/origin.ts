@@ -27,6 +27,8 @@ export interface Origin {
   port: number;
   /** Requests received so far whose path starts with `prefix`. */
   received(prefix: string): Received[];
+  /** Forgets what it received: each test counts only its own requests. */
+  forget(): void;
   close(): Promise<void>;
 }
 
@@ -70,6 +72,7 @@ export async function startOrigin(): Promise<Origin> {
   return {
     port: (server.address() as AddressInfo).port,
     received: (prefix) => log.filter((r) => r.path.startsWith(prefix)),
+    forget: () => void log.splice(0),
     close: () => closeServer(server),
   };
 }

@@ -26,13 +26,9 @@ export interface ProbeInit {
   headers?: Record<string, string>;
   body?: string;
   credentials?: "omit" | "same-origin" | "include";
+  mode?: "cors" | "no-cors";
 }
 
-declare global {
-  interface Window {
-    probe(url: string, init?: ProbeInit): Promise<ProbeResult>;
-  }
-}
 
 const PROBE = `
 window.probe = async (url, init = {}) => {
@@ -44,11 +40,34 @@ window.probe = async (url, init = {}) => {
   } catch (err) {
     return { ok: false, error: err.name + ": " + err.message };
   }
-};`;
+};
+// In a frame, the parent asks for a probe by message: so every engine runs it
+// through the top page's script alone, without a driver's frame API.
+addEventListener("message", async (event) => {
+  if (event.data?.kind !== "probe") return;
+  const result = await window.probe(event.data.url, event.data.init);
+  event.source.postMessage({ kind: "probed", origin: self.origin, result }, "*");
+});`;
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>probe</title><script>${PROBE}</script>`;
 /** A sandboxed frame without allow-same-origin gets an opaque origin: its requests say `Origin: null`. */
-const SANDBOXED = `<!doctype html><meta charset="utf-8"><title>sandboxed</title><iframe name="sandboxed" sandbox="allow-scripts" src="/"></iframe>`;
+const SANDBOXED = `<!doctype html><meta charset="utf-8"><title>sandboxed</title>
+<iframe name="sandboxed" sandbox="allow-scripts" src="/"></iframe>
+<script>
+const frameLoaded = new Promise((resolve) => document.querySelector("iframe").addEventListener("load", resolve));
+/** Runs probe() in the sandboxed frame: what its script saw, and the frame's own origin. */
+window.probeInFrame = async (url, init = {}) => {
+  await frameLoaded;
+  return new Promise((resolve) => {
+    addEventListener("message", function answer(event) {
+      if (event.data?.kind !== "probed") return;
+      removeEventListener("message", answer);
+      resolve({ origin: event.data.origin, result: event.data.result });
+    });
+    frames.sandboxed.postMessage({ kind: "probe", url, init }, "*");
+  });
+};
+</script>`;
 
 export interface PageServer {
   port: number;

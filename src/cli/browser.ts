@@ -127,3 +127,46 @@ export function preflightCheck(status: number, headers: HeaderList, request: Bro
   }
   return null;
 }
+
+/**
+ * Where the three engines differ in a way a policy author sees. The checks
+ * above are the Fetch standard, which all three follow; these are not.
+ * - Preflight cache: `Access-Control-Max-Age` is capped at 7,200 s by
+ *   Chromium, 86,400 s by Firefox and 600 s by WebKit/Safari
+ *   (`CrossOriginPreflightResultCache`); without the header, 5 s everywhere.
+ * - The refusal a script sees: a TypeError, worded differently by each.
+ * - WebKit/Safari never sends a `Secure` cookie over http://localhost.
+ */
+export interface EngineModel {
+  name: string;
+  maxAgeCap: number;
+  refusal: string;
+}
+
+export const ENGINE_MODELS: readonly EngineModel[] = [
+  { name: "Chromium", maxAgeCap: 7200, refusal: "TypeError: Failed to fetch" },
+  { name: "Firefox", maxAgeCap: 86_400, refusal: "TypeError: NetworkError when attempting to fetch resource." },
+  { name: "WebKit/Safari", maxAgeCap: 600, refusal: "TypeError: Load failed" },
+];
+
+/** The Fetch standard's default when a preflight answer has no Access-Control-Max-Age. */
+export const DEFAULT_PREFLIGHT_CACHE_SECONDS = 5;
+
+/** How long each engine caches a passed preflight with this answer. */
+export function preflightCache(headers: HeaderList): { engine: string; seconds: number }[] {
+  const value = header(headers, "Access-Control-Max-Age");
+  const maxAge = value === null ? DEFAULT_PREFLIGHT_CACHE_SECONDS : Number(value);
+  return ENGINE_MODELS.map((engine) => ({ engine: engine.name, seconds: Math.min(maxAge, engine.maxAgeCap) }));
+}
+
+/** A page on plain-http loopback (http://localhost, *.localhost, 127.0.0.1, [::1]): where WebKit drops Secure cookies. */
+export function isHttpLoopback(origin: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(origin);
+  } catch {
+    return false;
+  }
+  const host = url.hostname;
+  return url.protocol === "http:" && (host === "localhost" || host.endsWith(".localhost") || host === "127.0.0.1" || host === "[::1]");
+}

@@ -17,8 +17,11 @@ import {
   type Refusal,
 } from "../core/index.js";
 import {
+  ENGINE_MODELS,
   corsCheck,
+  isHttpLoopback,
   needsPreflight,
+  preflightCache,
   normalizeMethod,
   preflightCheck,
   unsafeHeaderNames,
@@ -51,6 +54,17 @@ export interface Explanation {
   /** Null when the browser never sends it (the preflight failed). */
   actual: Step | null;
   refusal: (Omit<Refusal, "rule"> & { rule: Refusal["rule"] | "credentials" | "status"; by: "edge" | "browser"; fix: string }) | null;
+  /** Where the engines differ for this request: the model above is the standard, these are each engine's own. */
+  engines: EngineNotes;
+}
+
+export interface EngineNotes {
+  /** How long each engine caches the passed preflight; null without one. */
+  preflightCache: { engine: string; seconds: number }[] | null;
+  /** What the page's script sees of a refusal in each engine; null when allowed. */
+  refusal: { engine: string; error: string }[] | null;
+  /** A credentialed request from plain-http loopback: WebKit/Safari never sends Secure cookies there. */
+  secureCookiesDroppedByWebKit: boolean;
 }
 
 export function explain(document: PolicyDocument, compiled: CompiledPolicy, request: BrowserRequest & { path: string }): Explanation {
@@ -87,6 +101,11 @@ export function explain(document: PolicyDocument, compiled: CompiledPolicy, requ
     preflight,
     actual,
     refusal: failure === null ? null : refusalOf(failure, edgeRefusal, rules, document, request),
+    engines: {
+      preflightCache: preflight && !preflight.browser ? preflightCache(preflight.headers) : null,
+      refusal: failure === null ? null : ENGINE_MODELS.map((engine) => ({ engine: engine.name, error: engine.refusal })),
+      secureCookiesDroppedByWebKit: request.credentials && isHttpLoopback(request.origin),
+    },
   };
 }
 
@@ -232,6 +251,8 @@ function print(out: Output, file: string, result: Explanation): void {
     out.line(`  edge answers ${verdict} (at the edge, never forwarded)`);
     for (const [name, value] of preflight.headers) out.line(`  < ${name}: ${value}`);
     out.line(`  browser: ${preflight.browser ? red(`fails the preflight: ${preflight.browser.message}`) : green("preflight passes")}`);
+    const cache = result.engines.preflightCache;
+    if (cache) out.line(`  cached for ${cache.map(({ engine, seconds }) => `${engine} ${seconds} s`).join(", ")} ${dim("(each engine caps Access-Control-Max-Age)")}`);
   } else {
     out.line(dim("no preflight: a simple request (safelisted method and headers)"));
   }
@@ -247,6 +268,9 @@ function print(out: Output, file: string, result: Explanation): void {
     if (result.actual.browser) out.line(dim("  (the request still reaches the origin: CORS hides the answer from the page, it does not stop the request)"));
   }
   out.line();
+  if (result.engines.secureCookiesDroppedByWebKit) {
+    out.line(dim("WebKit/Safari never sends a Secure cookie over plain http to localhost: use https, or a cookie without Secure, to try credentials there"));
+  }
   if (!result.refusal) {
     out.line(`${green("ALLOWED")}: the page can make this request and read the answer`);
     return;
@@ -256,4 +280,6 @@ function print(out: Output, file: string, result: Explanation): void {
   out.line(`  rule   ${refusal.rule}${refusal.field ? `  (${refusal.field})` : ""}`);
   out.line(`  why    ${refusal.message}`);
   out.line(`  fix    ${refusal.fix}`);
+  const errors = result.engines.refusal ?? [];
+  out.line(dim(`  the page's script sees only a TypeError: ${errors.map(({ engine, error }) => `${engine} "${error.replace(/^TypeError: /, "")}"`).join(", ")}`));
 }

@@ -193,6 +193,45 @@ describe("edge-cors explain", () => {
     expect(run.stdout).toContain("REFUSED by the edge\n  rule   method  ($.methods)\n  why    method PATCH is not listed in $.methods\n  fix    add \"PATCH\" to $.methods");
   });
 
+  it("states per engine how long a passed preflight is cached: each caps Access-Control-Max-Age differently", async () => {
+    const cached = async (policy: object) => {
+      const file = await tmp.file("explain-max-age.json", policy);
+      const run = await cli(["explain", file, "--origin", "https://app.example.com", "--method", "PUT", "--json"]);
+      expect(run.code).toBe(0);
+      return json<{ engines: { preflightCache: { engine: string; seconds: number }[] } }>(run).engines.preflightCache;
+    };
+    const base = { origins: ["https://app.example.com"], methods: ["PUT"] };
+    // Chromium caps at 7,200 s, Firefox at 86,400 s, WebKit/Safari at 600 s.
+    expect(await cached({ ...base, maxAge: 3600 })).toEqual([
+      { engine: "Chromium", seconds: 3600 },
+      { engine: "Firefox", seconds: 3600 },
+      { engine: "WebKit/Safari", seconds: 600 },
+    ]);
+    expect((await cached({ ...base, maxAge: 86400 })).map((c) => c.seconds)).toEqual([7200, 86400, 600]);
+    // Without Access-Control-Max-Age every engine keeps a preflight for 5 s.
+    expect((await cached(base)).map((c) => c.seconds)).toEqual([5, 5, 5]);
+
+    const file = await tmp.file("explain-max-age.json", { ...base, maxAge: 3600 });
+    const run = await cli(["explain", file, "--origin", "https://app.example.com", "--method", "PUT"]);
+    expect(run.stdout).toContain("cached for Chromium 3600 s, Firefox 3600 s, WebKit/Safari 600 s");
+  });
+
+  it("says what each engine's script sees of a refusal, and when WebKit drops Secure cookies", async () => {
+    const refused = await cli(["explain", "examples/policy.json", "--origin", "https://evil.example"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('the page\'s script sees only a TypeError: Chromium "Failed to fetch", Firefox "NetworkError when attempting to fetch resource.", WebKit/Safari "Load failed"');
+
+    const webkitNote = "WebKit/Safari never sends a Secure cookie over plain http to localhost";
+    const local = await cli(["explain", "examples/policy.json", "--origin", "http://localhost:3000", "--credentials"]);
+    expect(local.code).toBe(0);
+    expect(local.stdout).toContain(webkitNote);
+    expect(local.stdout).not.toContain("sees only a TypeError");
+    const secure = await cli(["explain", "examples/policy.json", "--origin", "https://app.example.com", "--credentials"]);
+    expect(secure.stdout).not.toContain(webkitNote);
+    const anonymous = await cli(["explain", "examples/policy.json", "--origin", "http://localhost:3000"]);
+    expect(anonymous.stdout).not.toContain(webkitNote);
+  });
+
   it("refuses to explain with an invalid policy, exit 1", async () => {
     const file = await tmp.file("explain-bad.json", { origins: "*", credentials: true });
     const run = await cli(["explain", file, "--origin", "https://a.example.com"]);

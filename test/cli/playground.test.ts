@@ -1,14 +1,14 @@
 /**
  * The playground as a newcomer uses it: `npm start`'s script, the page in
- * Chromium, a policy change with `edge-cors push --local`, and `explain`
+ * Chromium, Firefox and WebKit (e2e/engines), a policy change with `edge-cors push --local`, and `explain`
  * naming the rule behind every refused call.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ENGINES, engine, type Engine, type EngineName } from "../../e2e/engines/engine.js";
 import { CASES, explainArgs } from "../../playground/cases.js";
 import { ROOT, cli, json, tempDir } from "./helpers.js";
 
@@ -44,10 +44,30 @@ function freePort(): Promise<number> {
   });
 }
 
-describe("the playground in Chromium", () => {
+/** What the playground page showed once it was done: a verdict and the text of each case. */
+interface Shown {
+  state: string | null;
+  status: string;
+  verdicts: Record<string, string | null>;
+  text: Record<string, string>;
+}
+
+/** Waits in the page until it has run every case (or 15 s), then reads what it shows. */
+const READ_PAGE = `(async () => {
+  const deadline = Date.now() + 15000;
+  while (!document.body?.dataset.state && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  const sections = [...document.querySelectorAll("[data-case]")];
+  return {
+    state: document.body?.dataset.state ?? null,
+    status: document.querySelector("#status")?.textContent ?? "",
+    verdicts: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.getAttribute("data-verdict")])),
+    text: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.textContent ?? ""])),
+  };
+})()`;
+
+describe("the playground", () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
   let dev: ChildProcess;
-  let browser: Browser;
   let output = "";
   let pageUrl: string;
   let edgeUrl: string;
@@ -84,15 +104,9 @@ describe("the playground in Chromium", () => {
       if (Date.now() > deadline || dev.exitCode !== null) throw new Error(`the playground did not start:\n${output}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      chromiumSandbox: false,
-      args: ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
   });
 
   afterAll(async () => {
-    await browser?.close();
     if (dev?.pid && dev.exitCode === null) {
       const exited = new Promise((resolve) => dev.once("exit", resolve));
       process.kill(-dev.pid, "SIGTERM");
@@ -101,21 +115,6 @@ describe("the playground in Chromium", () => {
     await tmp?.remove();
   });
 
-  async function verdicts(): Promise<{ verdicts: Record<string, string>; text: Record<string, string> }> {
-    const page = await browser.newPage();
-    try {
-      await page.goto(`${pageUrl}/`);
-      await page.waitForSelector("body[data-state]", { timeout: 30_000 });
-      expect(await page.getAttribute("body", "data-state"), await page.textContent("#status") ?? "").toBe("done");
-      return await page.$$eval("[data-case]", (sections) => ({
-        verdicts: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.getAttribute("data-verdict")])),
-        text: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.textContent ?? ""])),
-      }));
-    } finally {
-      await page.close();
-    }
-  }
-
   it("prints the URLs to open and answers the README's preflight", async () => {
     expect(output).toContain(`Playground:  ${pageUrl}/`);
     const res = await fetch(`${edgeUrl}/api`, { method: "OPTIONS", headers: { Origin: pageUrl, "Access-Control-Request-Method": "PUT" } });
@@ -123,31 +122,57 @@ describe("the playground in Chromium", () => {
     expect(res.headers.get("access-control-allow-origin")).toBe(pageUrl);
   });
 
-  it("shows each call as the browser judged it, with the edge's headers", async () => {
-    const { verdicts: seen, text } = await verdicts();
-    expect(seen).toEqual(Object.fromEntries(cases.map((c) => [c.id, c.expected])));
-    expect(text["put-json"]).toContain("access-control-allow-headers: Content-Type, Authorization");
-    expect(text["put-custom-header"]).toContain("preflight OPTIONS /api/items/2 → 403");
-    expect(text["put-custom-header"]).toContain("The browser does not send the actual request.");
-    expect(text["put-custom-header"]).toContain("npx edge-cors explain examples/policy.json");
-    expect(text["public-route-credentials"]).toContain("access-control-allow-origin: *");
-    expect(text["simple-get"]).toMatch(/X-Request-Id: [0-9a-f-]{36}/);
-  });
+  // The engines take turns on the one playground: each pushes a policy and rolls it back.
+  describe.each(ENGINES)("in %s", (name: EngineName) => {
+    let browser: Engine;
 
-  it("shows a policy pushed with edge-cors push --local after a reload, and the rollback", async () => {
-    const allowCustom = readFileSync(join(ROOT, "playground/allow-x-custom.json"), "utf8").replace(ORIGINS.page, pageUrl);
-    const file = await tmp.file("allow-x-custom.json", allowCustom);
-    const push = await cli(["push", file, "--local", "--persist-to", persist]);
-    expect(push.code, push.stdout + push.stderr).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 2200)); // POLICY_TTL_SECONDS=2
-    const after = await verdicts();
-    expect(after.verdicts["put-custom-header"]).toBe("allowed");
-    expect(after.text["put-custom-header"]).toContain("the stored policy differs");
-    expect(after.verdicts["patch"]).toBe("refused");
+    beforeAll(async () => {
+      browser = await engine(name);
+      await browser.start({ hosts: [] });
+    });
 
-    const rollback = await cli(["rollback", "--local", "--persist-to", persist]);
-    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 2200));
-    expect((await verdicts()).verdicts["put-custom-header"]).toBe("refused");
+    afterAll(async () => {
+      await browser?.stop();
+    });
+
+    /** Opens the playground in a fresh context and reads what it shows; on a failure, says what the page saw. */
+    async function show(): Promise<Shown> {
+      const page = await browser.open(`${pageUrl}/`);
+      try {
+        const shown = await page.run<Shown>(READ_PAGE);
+        expect(shown.state, `[${name}] ${shown.status}\n${await page.report()}`).toBe("done");
+        return shown;
+      } finally {
+        await page.close();
+      }
+    }
+
+    it(`[${name}] shows each call as the browser judged it, with the edge's headers`, async () => {
+      const { verdicts: seen, text } = await show();
+      expect(seen).toEqual(Object.fromEntries(cases.map((c) => [c.id, c.expected])));
+      expect(text["put-json"]).toContain("access-control-allow-headers: Content-Type, Authorization");
+      expect(text["put-custom-header"]).toContain("preflight OPTIONS /api/items/2 → 403");
+      expect(text["put-custom-header"]).toContain("The browser does not send the actual request.");
+      expect(text["put-custom-header"]).toContain("npx edge-cors explain examples/policy.json");
+      expect(text["public-route-credentials"]).toContain("access-control-allow-origin: *");
+      expect(text["simple-get"]).toMatch(/X-Request-Id: [0-9a-f-]{36}/);
+    });
+
+    it(`[${name}] shows a policy pushed with edge-cors push --local after a reload, and the rollback`, async () => {
+      const allowCustom = readFileSync(join(ROOT, "playground/allow-x-custom.json"), "utf8").replace(ORIGINS.page, pageUrl);
+      const file = await tmp.file("allow-x-custom.json", allowCustom);
+      const push = await cli(["push", file, "--local", "--persist-to", persist]);
+      expect(push.code, push.stdout + push.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2200)); // POLICY_TTL_SECONDS=2
+      const after = await show();
+      expect(after.verdicts["put-custom-header"]).toBe("allowed");
+      expect(after.text["put-custom-header"]).toContain("the stored policy differs");
+      expect(after.verdicts["patch"]).toBe("refused");
+
+      const rollback = await cli(["rollback", "--local", "--persist-to", persist]);
+      expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      expect((await show()).verdicts["put-custom-header"]).toBe("refused");
+    });
   });
 });
