@@ -38,8 +38,10 @@ const EDGE_URL = "https://edge.invalid";
 export interface Step {
   /** The headers the browser sends that CORS looks at. */
   request: HeaderList;
-  /** 204/403 for a preflight; null for a forwarded request (the origin's status). */
+  /** 204/403 for a preflight, 403 for a write refused at the edge; null for a forwarded request (the origin's status). */
   status: number | null;
+  /** Whether the request reaches the origin server. */
+  forwarded: boolean;
   /** The CORS headers the edge answers with (on a forwarded request: adds). */
   headers: HeaderList;
   browser: BrowserFailure | null;
@@ -83,14 +85,23 @@ export function explain(document: PolicyDocument, compiled: CompiledPolicy, requ
       ["Access-Control-Request-Method", request.method],
       ...(requestHeaders ? [["Access-Control-Request-Headers", requestHeaders] as const] : []),
     ];
-    preflight = { request: sent, status, headers, browser: preflightCheck(status, headers, request) };
+    preflight = { request: sent, status, headers, forwarded: false, browser: preflightCheck(status, headers, request) };
     if (!decision.allowed) edgeRefusal = decision.refusal;
   }
   let actual: Step | null = null;
   if (!preflight?.browser) {
-    const decision = decide(compiled, { method: request.method, url, origin: request.origin, requestMethod: null, requestHeaders: null });
+    // The page is on another site than the edge (EDGE_URL), and browsers say so in Sec-Fetch-Site.
+    const upgrade = request.headers.find((header) => header.name.toLowerCase() === "upgrade")?.value ?? null;
+    const decision = decide(compiled, { method: request.method, url, origin: request.origin, requestMethod: null, requestHeaders: null, fetchSite: "cross-site", upgrade });
     const headers = answerHeaders(decision);
-    actual = { request: [["Origin", request.origin]], status: null, headers, browser: corsCheck(headers, request) };
+    const blocked = decision.kind === "blocked";
+    actual = {
+      request: [["Origin", request.origin], ["Sec-Fetch-Site", "cross-site"]],
+      status: blocked ? 403 : null,
+      forwarded: !blocked,
+      headers,
+      browser: corsCheck(headers, request),
+    };
     if (!decision.allowed) edgeRefusal = decision.refusal;
   }
   const failure = preflight?.browser ?? actual?.browser ?? null;
@@ -260,12 +271,18 @@ function print(out: Output, file: string, result: Explanation): void {
   if (!result.actual) {
     out.line(`${bold("actual request")}  not sent: the preflight failed`);
   } else {
-    out.line(`${bold("actual request")}  ${request.method} ${request.path}, forwarded to the origin`);
+    if (!result.actual.forwarded) {
+      out.line(`${bold("actual request")}  ${request.method} ${request.path}, ${red("403 Forbidden")} at the edge: a cross-origin write, never forwarded`);
+    } else {
+      out.line(`${bold("actual request")}  ${request.method} ${request.path}, forwarded to the origin`);
+    }
     const added = result.actual.headers;
     if (added.length === 0) out.line("  edge adds no CORS headers");
     for (const [name, value] of added) out.line(`  < ${name}: ${value}${name === "Vary" ? dim("  (merged with the origin's Vary)") : ""}`);
     out.line(`  browser: ${result.actual.browser ? red(`hides the answer: ${result.actual.browser.message}`) : green("lets the page read the answer")}`);
-    if (result.actual.browser) out.line(dim("  (the request still reaches the origin: CORS hides the answer from the page, it does not stop the request)"));
+    if (result.actual.browser && result.actual.forwarded) {
+      out.line(dim("  (the request still reaches the origin: CORS hides the answer from the page, it does not stop the request; blockCrossOriginWrites stops writes)"));
+    }
   }
   out.line();
   if (result.engines.secureCookiesDroppedByWebKit) {

@@ -170,6 +170,8 @@ describe("edge-cors explain", () => {
     const cases: [string[], { rule: string; field: string; by: string; fix: RegExp }][] = [
       [["--origin", "https://evil.example"], { rule: "origin", field: "$.origins", by: "edge", fix: /^add "https:\/\/evil.example" to \$.origins$/ }],
       [["--origin", "https://app.example.com", "--method", "PATCH"], { rule: "method", field: "$.methods", by: "edge", fix: /^add "PATCH" to \$.methods$/ }],
+      // A simple cross-site POST would reach the origin with the user's cookies: the example policy blocks it.
+      [["--origin", "https://evil.example", "--method", "POST", "--header", "Content-Type: text/plain"], { rule: "cross-origin-write", field: "$.blockCrossOriginWrites", by: "edge", fix: /^add "https:\/\/evil.example" to the origins of \$, or set \$.blockCrossOriginWrites to false$/ }],
       [["--origin", "https://app.example.com", "--method", "PUT", "--header", "X-Custom"], { rule: "header", field: "$.allowHeaders", by: "edge", fix: /^add "X-Custom" to \$.allowHeaders$/ }],
       [["--origin", "https://evil.example", "--path", "/public/a", "--credentials"], { rule: "credentials", field: "$.routes[0].credentials", by: "browser", fix: /send the request without credentials/ }],
       // The public route does not set allowHeaders: the fix goes where the route takes it from.
@@ -183,6 +185,16 @@ describe("edge-cors explain", () => {
       expect({ args, rule: refusal.rule, field: refusal.field, by: refusal.by }).toEqual({ args, rule: expected.rule, field: expected.field, by: expected.by });
       expect(refusal.fix).toMatch(expected.fix);
     }
+  });
+
+  it("says a cross-origin write is refused at the edge and never forwarded", async () => {
+    const run = await cli(["explain", "examples/policy.json", "--origin", "https://evil.example", "--method", "POST", "--header", "Content-Type: application/x-www-form-urlencoded"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain("actual request  POST /, 403 Forbidden at the edge: a cross-origin write, never forwarded");
+    expect(run.stdout).toContain("rule   cross-origin-write  ($.blockCrossOriginWrites)");
+    const listed = await cli(["explain", "examples/policy.json", "--origin", "https://app.example.com", "--method", "POST", "--header", "Content-Type: text/plain"]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain("forwarded to the origin");
   });
 
   it("says the actual request is never sent when the preflight fails", async () => {
