@@ -10,3 +10,5 @@ export * from "./decide.js";
 export { checkOrigin, OriginMatcher, splitOrigin, type OriginEntry } from "./origin.js";
 export { isPublicSuffix } from "./public-suffix.js";
 export { isToken, parseHeaderList, varyWithOrigin } from "./headers.js";
+export { breaks, compareDecisions, type Disagreement } from "./compare.js";
+export { isWrite, untrustedWrite } from "./cross-origin.js";

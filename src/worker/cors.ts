@@ -11,11 +11,14 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import {
+  compareDecisions,
   decide,
   varyWithOrigin,
   type BlockedDecision,
   type CompiledPolicy,
   type CorsRequest,
+  type Decision,
+  type Disagreement,
   type ForwardDecision,
   type PreflightDecision,
   type Refusal,
@@ -24,8 +27,22 @@ import {
 export interface EdgeCorsOptions {
   /** The compiled policy for this request, or null to fail closed; a promise only when it must wait. */
   policy: (c: Context, url: URL) => CompiledPolicy | null | Promise<CompiledPolicy | null>;
-  /** Told of every refused request, to log it when debugging. */
-  onRefusal?: (refusal: Refusal, request: CorsRequest, c: Context) => void;
+  /**
+   * The report-only candidate beside that policy, or null: it never changes
+   * an answer, it is only compared with the enforced decision. Never waits.
+   */
+  candidate?: (c: Context, url: URL) => CompiledPolicy | null;
+  /** Told of every refused request, and of every request the candidate would answer otherwise. */
+  onEvent?: (event: DecisionEvent, c: Context) => void;
+}
+
+export interface DecisionEvent {
+  request: CorsRequest;
+  policy: CompiledPolicy | null;
+  decision: Decision;
+  /** Why the enforced policy refused, when it did. */
+  refusal: Refusal | null;
+  candidate: { policy: CompiledPolicy; disagreement: Disagreement } | null;
 }
 
 export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
@@ -49,7 +66,12 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
     // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
     if (policy instanceof Promise) policy = await policy;
     const decision = decide(policy, request);
-    if (!decision.allowed && decision.refusal && options.onRefusal) options.onRefusal(decision.refusal, request, c);
+    if (options.onEvent) {
+      const refusal = decision.allowed ? null : decision.refusal;
+      // Without an enforced policy the edge fails closed, and there is nothing to compare with.
+      const candidate = policy && options.candidate ? compareCandidate(options.candidate(c, request.url), request, decision) : null;
+      if (refusal || candidate) options.onEvent({ request, policy, decision, refusal, candidate }, c);
+    }
     if (decision.kind === "preflight") return preflightResponse(decision);
     if (decision.kind === "blocked") return blockedResponse(decision);
     await next();
@@ -60,6 +82,12 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
       c.res = response;
     }
   };
+}
+
+function compareCandidate(candidate: CompiledPolicy | null, request: CorsRequest, enforced: Decision): DecisionEvent["candidate"] {
+  if (candidate === null) return null;
+  const disagreement = compareDecisions(enforced, decide(candidate, request));
+  return disagreement && { policy: candidate, disagreement };
 }
 
 /**

@@ -1,42 +1,63 @@
 /**
  * The edge-cors Worker: KV policy → validate → compile → decide → stamp.
  */
+import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { edgeCors } from "./cors.js";
 import { forward } from "./forward.js";
 import { clip, logInfo, logWarning } from "./log.js";
-import { PolicyStore } from "./policy-store.js";
+import { PolicyStore, type StoreOptions } from "./policy-store.js";
+import { eventsOf, Telemetry, type DataPointSink } from "./telemetry.js";
 
 const DEFAULT_TTL_SECONDS = 30;
 const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
 
+/** Bindings a deployment may leave out, which `wrangler types` therefore cannot know. */
+interface OptionalBindings {
+  /** An Analytics Engine dataset: one data point per decision event. */
+  CORS_EVENTS?: DataPointSink;
+}
+
 /** One per isolate: policies stay compiled in memory between requests. */
 const store = new PolicyStore();
+/** One per isolate: log lines aggregated across requests. */
+const telemetry = new Telemetry();
 
 const app = new Hono<{ Bindings: Env }>();
+
+function storeOptions(c: Context<{ Bindings: Env }>): StoreOptions {
+  return {
+    kv: c.env.CORS_POLICY,
+    ttlMs: seconds(c.env.POLICY_TTL_SECONDS, DEFAULT_TTL_SECONDS) * 1000,
+    waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+  };
+}
 
 app.use(
   edgeCors({
     policy: (c, url) => {
       const known = store.peek(url.hostname);
       if (known !== undefined) return known;
-      return store.policyFor(url.hostname, {
-        kv: c.env.CORS_POLICY,
-        ttlMs: seconds(c.env.POLICY_TTL_SECONDS, DEFAULT_TTL_SECONDS) * 1000,
-        waitUntil: (promise) => c.executionCtx.waitUntil(promise),
-      });
+      return store.policyFor(url.hostname, storeOptions(c));
     },
-    onRefusal: (refusal, request, c) => {
-      if (!c.env.CORS_DEBUG) return;
-      logInfo("cors-refused", {
-        origin: clip(request.origin),
-        method: request.method,
-        requestMethod: clip(request.requestMethod),
-        path: clip(request.url.pathname),
-        rule: refusal.rule,
-        field: refusal.field,
-        reason: refusal.message,
-      });
+    candidate: (c, url) => store.candidateFor(url.hostname, () => storeOptions(c)),
+    onEvent: (event, c) => {
+      const { refusal, request } = event;
+      if (refusal && c.env.CORS_DEBUG) {
+        logInfo("cors-refused", {
+          origin: clip(request.origin),
+          method: request.method,
+          requestMethod: clip(request.requestMethod),
+          path: clip(request.url.pathname),
+          rule: refusal.rule,
+          field: refusal.field,
+          reason: refusal.message,
+        });
+      }
+      const sink = (c.env as Env & OptionalBindings).CORS_EVENTS;
+      for (const corsEvent of eventsOf(event, request.url.hostname)) {
+        telemetry.record(corsEvent, sink, (promise) => c.executionCtx.waitUntil(promise));
+      }
     },
   }),
 );

@@ -29,6 +29,8 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_KEY = "default";
+/** Where a key's report-only candidate is stored: `/` keeps it out of every hostname's reach. */
+export const CANDIDATE_PREFIX = "__edge-cors/candidate/";
 /** KV's `cacheTtl` has a floor of 60 seconds. */
 const KV_CACHE_TTL_FLOOR = 60;
 /** A KV read slower than this counts as failed. */
@@ -79,6 +81,25 @@ export class PolicyStore {
     return fallback === undefined ? undefined : policyOf(fallback);
   }
 
+  /**
+   * The report-only candidate beside the policy that decides `hostname` (its
+   * own key's, else default's), from memory and never waited for: a missing
+   * or stale one is loaded in the background, kept like a policy (validated,
+   * compiled, last good kept on faults), and null until then. Null when there
+   * is none. `options` is called only when KV must be read, so the steady
+   * state allocates nothing.
+   */
+  candidateFor(hostname: string, options: () => StoreOptions): CompiledPolicy | null {
+    const host = hostKey(hostname);
+    const key = `${CANDIDATE_PREFIX}${this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host}`;
+    let slot = this.slots.get(key);
+    if (!slot || this.now() >= slot.expires) {
+      slot = this.slotFor(key);
+      this.reloadInBackground(key, slot, options());
+    }
+    return policyOf(slot.value);
+  }
+
   /** A fresh slot's value (null: none ever loaded), touched as `read` does; undefined when not fresh. */
   private fresh(key: string): Stored | null | undefined {
     const slot = this.slots.get(key);
@@ -94,22 +115,35 @@ export class PolicyStore {
   }
 
   private async read(key: string, options: StoreOptions): Promise<Stored | null> {
+    const slot = this.slotFor(key);
+    if (this.now() < slot.expires) return slot.value;
+    // Only the first load of a key waits; later reloads happen behind the answer.
+    if (slot.value !== null) this.reloadInBackground(key, slot, options);
+    else await (slot.loading ??= this.reloadOnce(key, slot, options));
+    return slot.value;
+  }
+
+  /** The key's slot, made when missing (the least recently used goes when full), and touched. */
+  private slotFor(key: string): Slot {
     let slot = this.slots.get(key);
     if (!slot) {
       if (this.slots.size >= this.maxSlots) this.slots.delete(this.slots.keys().next().value!);
       slot = { value: null, expires: 0, loading: null };
     }
     this.touch(key, slot);
-    if (this.now() < slot.expires) return slot.value;
-    if (!slot.loading) {
-      slot.loading = this.reload(key, slot, options).finally(() => (slot.loading = null));
-      // Only the request that started a reload keeps it alive: workerd warns about
-      // (and may cancel) continuations that other requests attach to its promise.
-      if (slot.value !== null) options.waitUntil(slot.loading);
-    }
-    // Only the first load of a key waits; later reloads happen behind the answer.
-    if (slot.value === null) await slot.loading;
-    return slot.value;
+    return slot;
+  }
+
+  private reloadInBackground(key: string, slot: Slot, options: StoreOptions): void {
+    if (slot.loading) return;
+    // Only the request that started a reload keeps it alive: workerd warns about
+    // (and may cancel) continuations that other requests attach to its promise.
+    slot.loading = this.reloadOnce(key, slot, options);
+    options.waitUntil(slot.loading);
+  }
+
+  private reloadOnce(key: string, slot: Slot, options: StoreOptions): Promise<void> {
+    return this.reload(key, slot, options).finally(() => (slot.loading = null));
   }
 
   private async reload(key: string, slot: Slot, { kv, ttlMs }: StoreOptions): Promise<void> {

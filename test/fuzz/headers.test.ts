@@ -105,7 +105,12 @@ function checkAnswer(res: Response, sent: Headers, req: ModelRequest): ModelAnsw
   expect(res.status).not.toBe(500);
   // A forwarded request gets the origin's own answer, stamped.
   const refusedAtEdge = expected.kind === "blocked" || (expected.kind === "preflight" && !expected.allowed);
-  expect(res.status).toBe(refusedAtEdge ? 403 : expected.kind === "preflight" ? 204 : originRefuses(sent) ? 400 : 200);
+  if (!refusedAtEdge && expected.kind !== "preflight" && originRefuses(sent)) {
+    // Node answers 400 and drops the connection, which workerd may report as lost first: the edge's 502.
+    expect([400, 502]).toContain(res.status);
+  } else {
+    expect(res.status).toBe(refusedAtEdge ? 403 : expected.kind === "preflight" ? 204 : 200);
+  }
   const cors: Record<string, string> = {};
   for (const [name, v] of res.headers) if (name.startsWith("access-control-")) cors[name] = v;
   expect(cors).toEqual(expected.headers);

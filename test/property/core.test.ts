@@ -293,8 +293,9 @@ const respell: fc.Arbitrary<(path: string) => string>[] = [
     const i = spots[at % spots.length]!;
     return `${path.slice(0, i)}${escape}${path.slice(i + 1)}`;
   }),
-  // A slash doubled, or a dot segment, at one of the slashes.
-  fc.tuple(fc.nat(), fc.constantFrom("//", "/./", "/z/../")).map(([at, insert]) => (path: string) => {
+  // A slash doubled, or a "." segment, at one of the slashes. (Not "..": the URL parser resolves it before
+  // any decoding, and the edge forwards the parsed path, so "/a%2Fz/../x" is "/x" for the origin too.)
+  fc.tuple(fc.nat(), fc.constantFrom("//", "/./")).map(([at, insert]) => (path: string) => {
     const spots = [...path].flatMap((ch, i) => (ch === "/" ? [i] : []));
     const i = spots[at % spots.length]!;
     return `${path.slice(0, i)}${insert}${path.slice(i + 1)}`;
