@@ -20,6 +20,8 @@ export interface EdgeOptions {
   persistTo: string;
   originUrl: string;
   policyTtlSeconds: number;
+  /** More `--var`s for the Worker. */
+  vars?: Record<string, string>;
 }
 
 export interface Edge {
@@ -40,6 +42,7 @@ export async function startEdge(options: EdgeOptions): Promise<Edge> {
     "--var", `ORIGIN_URL:${options.originUrl}`,
     "--var", `POLICY_TTL_SECONDS:${options.policyTtlSeconds}`,
     "--var", "CORS_DEBUG:1",
+    ...Object.entries(options.vars ?? {}).flatMap(([name, value]) => ["--var", `${name}:${value}`]),
     "--no-show-interactive-dev-session",
   ];
   // Its own process group, so that stopping it also stops workerd.

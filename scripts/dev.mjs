@@ -3,6 +3,7 @@
 // demo origin, the gateway under `wrangler dev` forwarding to it, and the
 // playground pages on two origins of their own, then prints the URLs.
 import { spawn, spawnSync } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
 import { startDemoOrigin } from "./demo-origin.mjs";
 import { startPageServer } from "./page-server.mjs";
 
@@ -20,6 +21,8 @@ const wrangler = ["node_modules/wrangler/bin/wrangler.js"];
 // This machine has no internet: skip Miniflare's download of a sample `request.cf`.
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" };
 const persist = PERSIST_TO ? ["--persist-to", PERSIST_TO] : [];
+/** The gateway's output, kept for `edge-cors report` (git-ignored). */
+const LOG_FILE = process.env.EDGE_LOG ?? ".edge-cors/edge.log";
 
 const urls = {
   edge: `http://localhost:${EDGE_PORT}`,
@@ -43,12 +46,23 @@ const dev = spawn(
     "--ip", "127.0.0.1",
     "--var", `ORIGIN_URL:http://127.0.0.1:${ORIGIN_PORT}`,
     "--var", "CORS_DEBUG:1",
+    // Every event in its own line at once, rather than once a minute, so the report shows them while you try things.
+    "--var", "EVENT_LOG_SECONDS:0",
     "--var", `POLICY_TTL_SECONDS:${TTL_SECONDS}`,
     ...(process.env.INSPECTOR_PORT ? ["--inspector-port", process.env.INSPECTOR_PORT] : []),
     ...persist,
   ],
-  { stdio: "inherit", env },
+  { stdio: ["inherit", "pipe", "pipe"], env },
 );
+mkdirSync(LOG_FILE.slice(0, Math.max(LOG_FILE.lastIndexOf("/"), 0)) || ".", { recursive: true });
+const logFile = createWriteStream(LOG_FILE, { flags: "a" });
+// Everything wrangler dev prints goes to the terminal as before, and to the log file.
+for (const [from, to] of [[dev.stdout, process.stdout], [dev.stderr, process.stderr]]) {
+  from.on("data", (chunk) => {
+    to.write(chunk);
+    logFile.write(chunk);
+  });
+}
 
 const stop = () => {
   dev.kill("SIGTERM");
@@ -76,6 +90,8 @@ Try a preflight:
 Change the policy, then reload the playground after ${TTL_SECONDS} s:
   npx edge-cors push --local${flags} playground/allow-x-custom.json
   npx edge-cors rollback --local${flags}
+The gateway's log lines are also in ${LOG_FILE}; what it refused, and what a candidate would change:
+  npx edge-cors report ${LOG_FILE}
 `);
 }
 

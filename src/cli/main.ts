@@ -7,11 +7,12 @@ import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, parseCommand, type Comma
 import { explainCommand } from "./explain.js";
 import { diffCommand, pullCommand, pushCommand, rollbackCommand } from "./kv.js";
 import { terminalOutput, type Output } from "./output.js";
+import { reportCommand } from "./report.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
 import { WranglerError } from "./wrangler.js";
 
-const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, schemaCommand];
+const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, reportCommand, schemaCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

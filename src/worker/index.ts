@@ -7,7 +7,7 @@ import { edgeCors } from "./cors.js";
 import { forward } from "./forward.js";
 import { clip, logInfo, logWarning } from "./log.js";
 import { PolicyStore, type StoreOptions } from "./policy-store.js";
-import { eventsOf, Telemetry, type DataPointSink } from "./telemetry.js";
+import { eventsOf, LOG_INTERVAL_MS, Telemetry, type DataPointSink } from "./telemetry.js";
 
 const DEFAULT_TTL_SECONDS = 30;
 const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
@@ -16,6 +16,8 @@ const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
 interface OptionalBindings {
   /** An Analytics Engine dataset: one data point per decision event. */
   CORS_EVENTS?: DataPointSink;
+  /** Seconds between two log lines of one distinct event (60); 0 in local dev, to see every event at once. */
+  EVENT_LOG_SECONDS?: string;
 }
 
 /** One per isolate: policies stay compiled in memory between requests. */
@@ -54,10 +56,13 @@ app.use(
           reason: refusal.message,
         });
       }
-      const sink = (c.env as Env & OptionalBindings).CORS_EVENTS;
-      for (const corsEvent of eventsOf(event, request.url.hostname)) {
-        telemetry.record(corsEvent, sink, (promise) => c.executionCtx.waitUntil(promise));
-      }
+      const env = c.env as Env & OptionalBindings;
+      const to = {
+        sink: env.CORS_EVENTS,
+        waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise),
+        intervalMs: seconds(env.EVENT_LOG_SECONDS, LOG_INTERVAL_MS / 1000) * 1000,
+      };
+      for (const corsEvent of eventsOf(event, request.url.hostname)) telemetry.record(corsEvent, to);
     },
   }),
 );

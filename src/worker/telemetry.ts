@@ -22,6 +22,8 @@ export interface CorsEvent {
   route: string;
   origin: string | null;
   method: string;
+  /** The request's path: a sample, not part of what makes an event distinct. */
+  path: string;
   /** The refusing rule (`origin`, `method`, `header`, `cross-origin-write`, `no-policy`), or the changed fields for `candidate-headers`. */
   rule: string;
   /** JSON path of the policy field behind it, when there is one. */
@@ -33,7 +35,7 @@ export interface DataPointSink {
   writeDataPoint(point: { indexes?: string[]; blobs?: (string | null)[]; doubles?: number[] }): void;
 }
 
-/** How often one distinct event may be logged. */
+/** How often one distinct event may be logged, unless EVENT_LOG_SECONDS says otherwise. */
 export const LOG_INTERVAL_MS = 60_000;
 /** Distinct events counted at once; beyond this they are counted together. */
 export const MAX_EVENT_KEYS = 500;
@@ -57,20 +59,20 @@ export class Telemetry {
    * Records one event: a data point now (it does not block), and a log line
    * later, flushed through `waitUntil` after the response has gone out.
    */
-  record(event: CorsEvent, sink: DataPointSink | undefined, waitUntil: (promise: Promise<unknown>) => void): void {
-    if (sink) writePoint(sink, event);
+  record(event: CorsEvent, to: { sink?: DataPointSink | undefined; waitUntil: (promise: Promise<unknown>) => void; intervalMs?: number }): void {
+    if (to.sink) writePoint(to.sink, event);
     this.count(event);
     if (this.flushing) return;
     this.flushing = true;
-    waitUntil(afterResponse().then(() => this.flush()));
+    to.waitUntil(afterResponse().then(() => this.flush(to.intervalMs ?? LOG_INTERVAL_MS)));
   }
 
-  /** Logs every tally whose minute has passed and that has something to say. */
-  flush(): void {
+  /** Logs every tally whose interval has passed and that has something to say. */
+  flush(intervalMs = LOG_INTERVAL_MS): void {
     this.flushing = false;
     const now = this.now();
     for (const [key, tally] of this.tallies) {
-      if (now - tally.loggedAt < LOG_INTERVAL_MS) continue;
+      if (now - tally.loggedAt < intervalMs) continue;
       if (tally.count === 0) {
         // Quiet for a whole minute: its place goes to another event.
         this.tallies.delete(key);
@@ -80,7 +82,7 @@ export class Telemetry {
       tally.count = 0;
       tally.loggedAt = now;
     }
-    if (this.overflow.count > 0 && now - this.overflow.loggedAt >= LOG_INTERVAL_MS) {
+    if (this.overflow.count > 0 && now - this.overflow.loggedAt >= intervalMs) {
       logInfo("cors-events-overflow", { count: this.overflow.count, distinctHeld: this.tallies.size, reason: `more than ${this.maxKeys} distinct events within a minute` });
       this.overflow = { count: 0, loggedAt: now };
     }
@@ -105,7 +107,7 @@ export class Telemetry {
 
 /** The events one decision makes: its refusal, and how the candidate would differ. */
 export function eventsOf({ request, policy, refusal, candidate }: DecisionEvent, host: string): CorsEvent[] {
-  const base = { host, origin: clip(request.origin), method: request.method };
+  const base = { host, origin: clip(request.origin), method: request.method, path: clip(request.url.pathname) ?? "/" };
   const events: CorsEvent[] = [];
   if (refusal) events.push({ ...base, kind: "refused", route: routeOf(policy, request.url), rule: refusal.rule, field: refusal.field });
   if (candidate) {
@@ -133,7 +135,7 @@ function writePoint(sink: DataPointSink, event: CorsEvent): void {
   try {
     sink.writeDataPoint({
       indexes: [event.host],
-      blobs: [event.kind, event.host, event.route, clip(event.origin), event.method, event.rule, event.field],
+      blobs: [event.kind, event.host, event.route, event.origin, event.method, event.rule, event.field, event.path],
       doubles: [1],
     });
   } catch {
@@ -142,7 +144,7 @@ function writePoint(sink: DataPointSink, event: CorsEvent): void {
 }
 
 function eventFields(event: CorsEvent, count: number): LogFields {
-  return { kind: event.kind, host: event.host, route: event.route, origin: clip(event.origin), method: event.method, rule: event.rule, field: event.field, count };
+  return { kind: event.kind, host: event.host, route: event.route, origin: event.origin, method: event.method, rule: event.rule, field: event.field, path: event.path, count };
 }
 
 /** Resolves once the current request's response is on its way. */

@@ -40,7 +40,7 @@ describe("Analytics Engine data points", () => {
     await send(`https://${host}/admin/x`, { method: "OPTIONS", headers: { Origin: A, "Access-Control-Request-Method": "PUT" } }, env);
     await send(`https://${host}/x`, { headers: { Origin: A } }, env);
     expect(points).toEqual([
-      { indexes: [host], blobs: ["refused", host, "$.routes[0]", A, "OPTIONS", "origin", "$.routes[0].origins"], doubles: [1] },
+      { indexes: [host], blobs: ["refused", host, "$.routes[0]", A, "OPTIONS", "origin", "$.routes[0].origins", "/admin/x"], doubles: [1] },
     ]);
   });
 
@@ -156,13 +156,13 @@ describe("log aggregation", () => {
     const log = vi.spyOn(console, "log").mockImplementation(() => {});
     return { clock, telemetry, flushes, lines, log };
   }
-  const event = (origin: string, host = "api.test"): CorsEvent => ({ kind: "refused", host, route: "$", origin, method: "GET", rule: "origin", field: "$.origins" });
+  const event = (origin: string, host = "api.test"): CorsEvent => ({ kind: "refused", host, route: "$", origin, method: "GET", path: "/x", rule: "origin", field: "$.origins" });
   const counted = (lines: Record<string, unknown>[]) => lines.reduce((sum, line) => sum + Number(line.count), 0);
 
   it("10,000 events from 10,000 origins: a bounded number of lines, and the counts add up", async () => {
     const { telemetry, flushes, lines, log } = clockedTelemetry();
     try {
-      for (let i = 0; i < 10_000; i++) telemetry.record(event(`https://evil-${i}.test`), undefined, (p) => flushes.push(p));
+      for (let i = 0; i < 10_000; i++) telemetry.record(event(`https://evil-${i}.test`), { waitUntil: (p) => flushes.push(p) });
       // Nothing on the request's own path: lines come only from the flush that waitUntil carries.
       expect(log).not.toHaveBeenCalled();
       await Promise.all(flushes);
@@ -178,7 +178,7 @@ describe("log aggregation", () => {
     const { clock, telemetry, flushes, lines, log } = clockedTelemetry();
     try {
       const record = (n: number) => {
-        for (let i = 0; i < n; i++) telemetry.record(event(A), undefined, (p) => flushes.push(p));
+        for (let i = 0; i < n; i++) telemetry.record(event(A), { waitUntil: (p) => flushes.push(p) });
       };
       record(1);
       await Promise.all(flushes);
@@ -189,7 +189,7 @@ describe("log aggregation", () => {
       record(1);
       await Promise.all(flushes);
       expect(lines().map((line) => line.count)).toEqual([1, 100]);
-      expect(lines()[0]).toEqual({ level: "info", event: "cors-event", kind: "refused", host: "api.test", route: "$", origin: A, method: "GET", rule: "origin", field: "$.origins", count: 1 });
+      expect(lines()[0]).toEqual({ level: "info", event: "cors-event", kind: "refused", host: "api.test", route: "$", origin: A, method: "GET", rule: "origin", field: "$.origins", path: "/x", count: 1 });
     } finally {
       log.mockRestore();
     }
@@ -198,7 +198,7 @@ describe("log aggregation", () => {
   it("a key quiet for a minute makes room for another; overflow is counted, then logged once a minute", async () => {
     const { clock, telemetry, flushes, lines, log } = clockedTelemetry(2);
     try {
-      const record = (origin: string) => telemetry.record(event(origin), undefined, (p) => flushes.push(p));
+      const record = (origin: string) => telemetry.record(event(origin), { waitUntil: (p) => flushes.push(p) });
       record(A);
       record(B);
       record("https://c.test");
