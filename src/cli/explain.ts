@@ -183,7 +183,7 @@ function owner(field: string, document: PolicyDocument): string {
 export const explainCommand: Command = {
   name: "explain",
   summary: "show what the edge answers to a request, and whether a browser allows it",
-  usage: "edge-cors explain FILE --origin ORIGIN [--method M] [--header NAME[:VALUE]]… [--path P] [--credentials] [--json]",
+  usage: "edge-cors explain FILE --origin ORIGIN [--method M] [--header NAME[:VALUE]]… [--path P] [--credentials] [--candidate FILE] [--json]",
   help: `Runs the request through the same decision code as the worker: the preflight
 (when the browser would send one) and the actual request, with the exact CORS
 headers of each answer. Then judges them as a browser does, and when the
@@ -196,9 +196,12 @@ Options:
                        Without a value, Content-Type counts as not safelisted
   --path P             the request's path, for route rules (default /)
   --credentials        the page sends credentials (fetch's credentials: "include")
+  --candidate FILE     also explain the request under a candidate policy, and
+                       say how its answer differs (what report-only mode records)
   --json               print the whole explanation as JSON
 
-Exit: 0 the browser allows the request, 1 it refuses it or the policy is invalid, 2 usage error.
+Exit: 0 the browser allows the request, 1 it refuses it or the policy is invalid
+(under FILE; the candidate only informs), 2 usage error.
 
 Example:
   edge-cors explain examples/policy.json --origin http://localhost:3000 \\
@@ -209,25 +212,51 @@ Example:
     header: { type: "string", multiple: true },
     path: { type: "string", default: "/" },
     credentials: { type: "boolean" },
+    candidate: { type: "string" },
   },
   positionals: { min: 1, max: 1 },
   async run({ values, positionals }, out) {
     const request = readRequest(values);
-    const file = await readPolicyFile(positionals[0]!);
-    if (!file.result.ok) {
-      if (out.json) out.data({ allowed: false, errors: file.result.errors, warnings: file.result.warnings });
-      else {
-        out.line(`${file.file}: ${out.color.red("invalid")}: the edge would never use this policy`);
-        printProblems(out, file.result.errors);
+    const candidatePath = stringOption(values, "candidate");
+    const files = [positionals[0]!, ...(candidatePath ? [candidatePath] : [])];
+    const results: { file: string; result: Explanation }[] = [];
+    for (const path of files) {
+      const file = await readPolicyFile(path);
+      if (!file.result.ok) {
+        if (out.json) out.data({ allowed: false, file: file.file, errors: file.result.errors, warnings: file.result.warnings });
+        else {
+          out.line(`${file.file}: ${out.color.red("invalid")}: the edge would never use this policy`);
+          printProblems(out, file.result.errors);
+        }
+        return EXIT_REFUSED;
       }
-      return EXIT_REFUSED;
+      results.push({ file: file.file, result: explain(JSON.parse(file.text) as PolicyDocument, compilePolicy(file.result.policy), request) });
     }
-    const result = explain(JSON.parse(file.text) as PolicyDocument, compilePolicy(file.result.policy), request);
-    if (out.json) out.data(result);
-    else print(out, file.file, result);
-    return result.allowed ? EXIT_OK : EXIT_REFUSED;
+    const [enforced, candidate] = results as [(typeof results)[number], (typeof results)[number] | undefined];
+    if (out.json) out.data(candidate ? { ...enforced.result, candidate: candidate.result, change: changeOf(enforced.result, candidate.result) } : enforced.result);
+    else {
+      print(out, enforced.file, enforced.result);
+      if (candidate) {
+        out.line();
+        out.line(out.color.bold(`under the candidate, ${candidate.file}:`));
+        print(out, candidate.file, candidate.result);
+        out.line();
+        out.line(out.color.bold(`the candidate ${changeOf(enforced.result, candidate.result)}`));
+      }
+    }
+    return enforced.result.allowed ? EXIT_OK : EXIT_REFUSED;
   },
 };
+
+/** How the candidate's answer differs from the enforced one, in words a report uses too. */
+function changeOf(enforced: Explanation, candidate: Explanation): string {
+  const blocked = (result: Explanation) => result.actual !== null && !result.actual.forwarded;
+  if (blocked(candidate) && !blocked(enforced)) return "would refuse before forwarding a request that reaches the origin today";
+  if (enforced.allowed && !candidate.allowed) return "would refuse what is allowed today";
+  if (!enforced.allowed && candidate.allowed) return "would allow what is refused today";
+  const headers = (result: Explanation) => JSON.stringify([result.preflight?.headers ?? null, result.actual?.headers ?? null]);
+  return headers(enforced) === headers(candidate) ? "would answer exactly the same" : "would answer with other CORS headers";
+}
 
 function readRequest(values: Parameters<Command["run"]>[0]["values"]): Explanation["request"] {
   const origin = stringOption(values, "origin");

@@ -234,9 +234,11 @@ Options:
   --json   print the report as one JSON document
 
 Exit: 0 the candidate would refuse nothing the enforced policy allows (or there
-is none), 1 it would, 2 usage error or unreadable file. Gate a promote on it:
+is none), 1 it would, 2 usage error or unreadable file.
+
+Example (gate a promote on it):
   npx wrangler tail --format json > tail.json   # for a while, then Ctrl-C
-  npx edge-cors report tail.json && npx edge-cors promote --remote`,
+  npx edge-cors report tail.json && npx edge-cors promote --remote
   options: {},
   positionals: { min: 0, max: Infinity },
   async run({ positionals }, out) {

@@ -95,7 +95,7 @@ describe("edge-cors validate", () => {
     });
     const run = await cli(["validate", file]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${file}: invalid (7 errors)`);
+    expect(run.stdout).toContain(`${file}: invalid (7 errors, 1 warning)`);
     const expected: [string, string][] = [
       ["$.origins[0]", 'fix: write "https://app.example.com"'],
       ["$.origins[1]", 'fix: write "https://b.example.com"'],
@@ -185,6 +185,28 @@ describe("edge-cors explain", () => {
       expect({ args, rule: refusal.rule, field: refusal.field, by: refusal.by }).toEqual({ args, rule: expected.rule, field: expected.field, by: expected.by });
       expect(refusal.fix).toMatch(expected.fix);
     }
+  });
+
+  it("with --candidate, explains both policies and names the change; the exit follows the enforced one", async () => {
+    const candidate = await tmp.file("candidate.json", { origins: ["https://app.example.com"], credentials: true, blockCrossOriginWrites: true, methods: ["GET", "POST"] });
+    const cases: [string[], string, number][] = [
+      [["--origin", "https://app.example.com", "--method", "PUT"], "would refuse what is allowed today", 0],
+      [["--origin", "https://a.example.org"], "would refuse what is allowed today", 0],
+      [["--origin", "https://app.example.com"], "would answer with other CORS headers", 0],
+      [["--origin", "https://evil.example"], "would answer exactly the same", 1],
+    ];
+    for (const [args, change, code] of cases) {
+      const run = await cli(["explain", "examples/policy.json", "--candidate", candidate, ...args, "--json"]);
+      const result = json<{ allowed: boolean; change: string; candidate: { allowed: boolean } }>(run);
+      expect({ args, change: result.change, code: run.code }).toEqual({ args, change, code });
+    }
+    const text = await cli(["explain", "examples/policy.json", "--candidate", candidate, "--origin", "https://app.example.com", "--method", "PUT"]);
+    expect(text.stdout).toContain(`under the candidate, ${candidate}:`);
+    expect(text.stdout).toContain("the candidate would refuse what is allowed today");
+    const invalid = await tmp.file("bad-candidate.json", { origins: "*", credentials: true });
+    const refused = await cli(["explain", "examples/policy.json", "--candidate", invalid, "--origin", "https://app.example.com"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain(`${invalid}: invalid`);
   });
 
   it("says a cross-origin write is refused at the edge and never forwarded", async () => {
