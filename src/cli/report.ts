@@ -238,7 +238,7 @@ is none), 1 it would, 2 usage error or unreadable file.
 
 Example (gate a promote on it):
   npx wrangler tail --format json > tail.json   # for a while, then Ctrl-C
-  npx edge-cors report tail.json && npx edge-cors promote --remote
+  npx edge-cors report tail.json && npx edge-cors promote --remote`,
   options: {},
   positionals: { min: 0, max: Infinity },
   async run({ positionals }, out) {
