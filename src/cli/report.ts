@@ -236,7 +236,7 @@ Options:
 Exit: 0 the candidate would refuse nothing the enforced policy allows (or there
 is none), 1 it would, 2 usage error or unreadable file.
 
-Example (gate a promote on it):
+Example: gate a promote on it
   npx wrangler tail --format json > tail.json   # for a while, then Ctrl-C
   npx edge-cors report tail.json && npx edge-cors promote --remote`,
   options: {},
