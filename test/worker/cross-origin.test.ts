@@ -6,7 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { bytesOf, sha256 } from "../fault/helpers.js";
-import { corsHeaders, putPolicy, received, send, uniqueHost, uniquePath } from "./helpers.js";
+import { corsHeaders, firstMessage, putPolicy, received, send, uniqueHost, uniquePath } from "./helpers.js";
 
 const APP = "https://app.example.com";
 const EVIL = "https://evil.example";
@@ -81,11 +81,7 @@ describe("WebSocket handshakes", () => {
     const path = uniquePath();
     const res = await exports.default.fetch(`https://${host}${path}`, { headers: { Upgrade: "websocket", Origin: APP } });
     expect(res.status).toBe(101);
-    const socket = res.webSocket!;
-    const message = new Promise<string>((resolve) => socket.addEventListener("message", (event) => resolve(String(event.data))));
-    socket.accept();
-    expect(await message).toBe("hello");
-    socket.close();
+    expect(await firstMessage(res)).toBe("hello");
     expect((await received(path)).map((r) => r.headers.origin)).toEqual([APP]);
   });
 

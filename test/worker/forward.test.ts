@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { corsHeaders, exampleHost, putPolicy, received, release, send, uniquePath } from "./helpers.js";
+import { corsHeaders, exampleHost, firstMessage, putPolicy, received, release, send, uniquePath } from "./helpers.js";
 
 const APP = "https://app.example.com";
 
@@ -181,11 +181,7 @@ describe("forwarding", () => {
     const path = uniquePath();
     const res = await exports.default.fetch(`https://${host}${path}`, { headers: { Upgrade: "websocket", Origin: APP } });
     expect(res.status).toBe(101);
-    const socket = res.webSocket!;
-    const message = new Promise<string>((resolve) => socket.addEventListener("message", (event) => resolve(String(event.data))));
-    socket.accept();
-    expect(await message).toBe("hello");
-    socket.close();
+    expect(await firstMessage(res)).toBe("hello");
     const [seen] = await received(path);
     expect(seen?.headers.upgrade).toBe("websocket");
   });

@@ -58,6 +58,17 @@ export function corsHeaders(response: Response): Record<string, string> {
   return out;
 }
 
+/** The first message of an upgraded answer's socket, which is then closed. */
+export async function firstMessage(res: Response): Promise<string> {
+  const socket = res.webSocket;
+  if (!socket) throw new Error(`no WebSocket: status ${res.status}`);
+  const message = new Promise<string>((resolve) => socket.addEventListener("message", (event) => resolve(String(event.data))));
+  socket.accept();
+  const text = await message;
+  socket.close();
+  return text;
+}
+
 /** A host with the example policy under its own key. */
 export async function exampleHost(): Promise<string> {
   const host = uniqueHost();
