@@ -5,7 +5,7 @@
  * what the page saw.
  */
 import type { EngineName, EnginePage } from "./engines/engine.js";
-import type { ProbeInit, ProbeResult } from "./pages.js";
+import type { FormResult, ProbeInit, ProbeResult, SocketResult } from "./pages.js";
 
 export class Tab {
   private readonly probes: string[] = [];
@@ -28,6 +28,20 @@ export class Tab {
     const seen = await this.page.run<{ origin: string; result: ProbeResult }>(`window.probeInFrame(${JSON.stringify(url)}, ${JSON.stringify(init)})`);
     this.note(url, { ...init, frame: "sandboxed" } as ProbeInit, seen.result);
     return seen;
+  }
+
+  /** Submits an HTML form (`method=post`) with `fields` to `url`, into a frame: whether an answer loaded there. */
+  async postForm(url: string, fields: Record<string, string>): Promise<FormResult> {
+    const result = await this.page.run<FormResult>(`window.postForm(${JSON.stringify(url)}, ${JSON.stringify(fields)})`);
+    this.probes.push(`FORM POST ${url} ${JSON.stringify(fields)}\n    -> ${JSON.stringify(result)}`);
+    return result;
+  }
+
+  /** Opens `new WebSocket(url)`: the events the page saw, and the first message. */
+  async openSocket(url: string): Promise<SocketResult> {
+    const result = await this.page.run<SocketResult>(`window.openSocket(${JSON.stringify(url)})`);
+    this.probes.push(`WEBSOCKET ${url}\n    -> ${JSON.stringify(result)}`);
+    return result;
   }
 
   async report(): Promise<string> {
