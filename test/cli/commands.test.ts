@@ -95,7 +95,8 @@ describe("edge-cors validate", () => {
     });
     const run = await cli(["validate", file]);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`${file}: invalid (7 errors)`);
+    // credentials without blockCrossOriginWrites also warns.
+    expect(run.stdout).toContain(`${file}: invalid (7 errors, 1 warning)`);
     const expected: [string, string][] = [
       ["$.origins[0]", 'fix: write "https://app.example.com"'],
       ["$.origins[1]", 'fix: write "https://b.example.com"'],
