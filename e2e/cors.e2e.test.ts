@@ -23,7 +23,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, onTestFailed, onTestFinished, test } from "vitest";
 import { freePort, putPolicy, seedPolicies, sleep, startEdge, type Edge } from "./edge.js";
 import { engine as makeEngine, ENGINES, type Engine, type EngineName } from "./engines/engine.js";
-import { startOrigin, type Origin } from "./origin.js";
+import { startOrigin, type Origin, type Received } from "./origin.js";
 import { startPageServer, type PageServer, type ProbeResult } from "./pages.js";
 import { Tab } from "./tab.js";
 
@@ -31,7 +31,7 @@ import { Tab } from "./tab.js";
 const POLICY_TTL_SECONDS = 2;
 
 /** Scenario hosts under edge.localhost; each engine gets its own ttl host, since that scenario rewrites its policy. */
-const SCENARIOS = ["simple", "creds", "put", "anyheader", "expose", "public", "sandbox", "leak", "errors", "down", "redirect", "maxage", "nomaxage", "cached"];
+const SCENARIOS = ["simple", "creds", "put", "anyheader", "expose", "public", "sandbox", "leak", "errors", "down", "redirect", "maxage", "nomaxage", "cached", "form", "writes", "ws"];
 const HOSTS = [
   "app.edge.localhost",
   "www.elsewhere.localhost",
@@ -52,6 +52,8 @@ let edgeLogMark = 0;
 
 /** The edge's URL for a scenario's host. */
 const at = (host: string, path: string, on: Edge = edge) => `http://${host}.edge.localhost:${on.port}${path}`;
+/** The same for a WebSocket. */
+const ws = (host: string, path: string) => `ws://${host}.edge.localhost:${edge.port}${path}`;
 
 function policies(app: string): Record<string, unknown> {
   const listed = { origins: [app] };
@@ -75,6 +77,10 @@ function policies(app: string): Record<string, unknown> {
     "maxage.edge.localhost": { origins: [app], methods: ["PUT"], allowHeaders: ["X-Client"], maxAge: 600 },
     "nomaxage.edge.localhost": { origins: [app], methods: ["PUT"], allowHeaders: ["X-Client"], maxAge: 0 },
     "cached.edge.localhost": { origins: "*" },
+    // A cookie-authenticated API that refuses writes from pages it does not list.
+    "form.edge.localhost": { origins: [app], credentials: true, blockCrossOriginWrites: true },
+    "writes.edge.localhost": { origins: [app], credentials: true, blockCrossOriginWrites: true },
+    "ws.edge.localhost": { origins: [app], credentials: true, blockCrossOriginWrites: true },
   };
 }
 
@@ -117,6 +123,15 @@ function refused(result: ProbeResult): void {
   expect(result.ok, `expected a refusal, the page read ${JSON.stringify(result)}`).toBe(false);
   if (!result.ok) expect(result.error).toMatch(/^TypeError: /);
 }
+
+/** The headers that decide a write, as a request carried them. */
+interface WriteHeaders {
+  fetchSite: string | null;
+  origin: string | null;
+}
+
+/** What the origin received: `Sec-Fetch-Site` and `Origin`. */
+const sentToOrigin = (r: Received): WriteHeaders => ({ fetchSite: (r.headers["sec-fetch-site"] as string | undefined) ?? null, origin: r.origin });
 
 const echo = (result: ProbeResult) => JSON.parse(readable(result).body) as { method: string; origin: string | null; cookie: string | null; body: string };
 
@@ -353,7 +368,86 @@ describe.each(ENGINES)("edge-cors in %s", (name: EngineName) => {
     // A browser may answer the second fetch from its cache or ask the origin again.
     expect(origin.received(`/cached/${name}`).length).toBe(ORIGIN_HITS_AFTER_NO_CORS[name]);
   });
+
+  // blockCrossOriginWrites: CORS hides answers, this keeps writes from pages the policy does not list off the origin.
+
+  scenario("an HTML form posted from an unlisted cross-site page is refused at the edge; the origin never sees it", async () => {
+    const other = await openTab(OTHER);
+    // The answer, the edge's 403, loads in the page's frame: the page cannot read it, and needs not.
+    expect(await other.postForm(at("form", "/form/other"), { amount: "100", to: "mallory" })).toEqual({ loaded: true });
+    expect(await edgeAnswered("POST", "/form/other", 1)).toEqual([403]);
+    const [refusal] = await edgeRefusals("/form/other", 1);
+    expect(refusal).toMatchObject({ rule: "cross-origin-write", method: "POST", origin: OTHER });
+    expect(refusal!.sent).toEqual({ fetchSite: SENT[name].crossSite, origin: OTHER });
+    expect(origin.received("/form/")).toEqual([]);
+  });
+
+  scenario("the same HTML form posted from the listed page reaches the origin, with its body and the session cookie", async () => {
+    const app = await openTab(APP);
+    const { sid } = JSON.parse(readable(await app.probe(at("form", "/form/login"), { method: "POST", credentials: "include" })).body) as { sid: string };
+    expect(await app.postForm(at("form", "/form/app"), { amount: "100", to: "alice" })).toEqual({ loaded: true });
+    const [received] = origin.received("/form/app");
+    expect(received).toMatchObject({ method: "POST", body: "amount=100&to=alice", cookie: `sid=${sid}` });
+    expect(received!.headers["content-type"]).toBe("application/x-www-form-urlencoded");
+    expect(sentToOrigin(received!)).toEqual({ fetchSite: SENT[name].sameSite, origin: APP });
+    expect(await edgeRefusals("/form/")).toEqual([]);
+  });
+
+  scenario("a text/plain fetch POST from an unlisted page never reaches the origin; from the listed page it does", async () => {
+    const write = { method: "POST", body: "x", headers: { "Content-Type": "text/plain" } };
+    const other = await openTab(OTHER);
+    // No preflight for a text/plain POST: without the field it would run on the origin, its answer hidden.
+    refused(await other.probe(at("writes", "/writes/other"), write));
+    expect(await edgeAnswered("POST", "/writes/other", 1)).toEqual([403]);
+    expect(await edgeAnswered("OPTIONS", "/writes/other")).toEqual([]);
+    const [refusal] = await edgeRefusals("/writes/other", 1);
+    expect(refusal).toMatchObject({ rule: "cross-origin-write", method: "POST", origin: OTHER });
+    expect(refusal!.sent).toEqual({ fetchSite: SENT[name].crossSite, origin: OTHER });
+    expect(origin.received("/writes/other")).toEqual([]);
+
+    const app = await openTab(APP);
+    expect(readable(await app.probe(at("writes", "/writes/app"), write)).status).toBe(200);
+    const [received] = origin.received("/writes/app");
+    expect(received).toMatchObject({ method: "POST", body: "x" });
+    expect(sentToOrigin(received!)).toEqual({ fetchSite: SENT[name].sameSite, origin: APP });
+  });
+
+  scenario("a WebSocket from an unlisted page fails at the edge, without opening; the origin never sees the handshake", async () => {
+    const other = await openTab(OTHER);
+    const socket = await other.openSocket(ws("ws", "/ws/other"));
+    // Every engine: an error, then close 1006 (abnormal closure), never open.
+    expect(socket).toEqual({ events: ["error", "close:1006"], message: null });
+    const [refusal] = await edgeRefusals("/ws/other", 1);
+    expect(refusal).toMatchObject({ rule: "cross-origin-write", method: "GET", origin: OTHER });
+    expect(refusal!.reason).toMatch(/^cross-origin WebSocket handshake refused/);
+    expect(refusal!.sent).toEqual({ fetchSite: SENT[name].socketCrossSite, origin: OTHER });
+    expect(origin.received("/ws/")).toEqual([]);
+  });
+
+  scenario("a WebSocket from the listed page opens through the edge and gets the origin's message", async () => {
+    const app = await openTab(APP);
+    const socket = await app.openSocket(ws("ws", "/ws/app"));
+    expect(socket).toMatchObject({ events: ["open", "message"], message: "hello" });
+    const [received] = origin.received("/ws/app");
+    expect(received!.method).toBe("GET");
+    expect(String(received!.headers.upgrade).toLowerCase()).toBe("websocket");
+    expect(sentToOrigin(received!)).toEqual({ fetchSite: SENT[name].socketSameSite, origin: APP });
+    expect(await edgeRefusals("/ws/")).toEqual([]);
+  });
 });
+
+/**
+ * The `Sec-Fetch-Site` each engine sent to http://*.edge.localhost (null: none
+ * at all), as the edge and the origin saw it: from the listed page (same-site
+ * with the edge) and from the unlisted one (cross-site), for a form or fetch
+ * and for a WebSocket handshake.
+ */
+const SENT: Record<EngineName, { sameSite: string | null; crossSite: string | null; socketSameSite: string | null; socketCrossSite: string | null }> = {
+  // Chromium sends no Sec-Fetch-* on a WebSocket handshake: the edge falls back to Origin.
+  chromium: { sameSite: "same-site", crossSite: "cross-site", socketSameSite: null, socketCrossSite: null },
+  firefox: { sameSite: "same-site", crossSite: "cross-site", socketSameSite: "same-site", socketCrossSite: "cross-site" },
+  webkit: { sameSite: "same-site", crossSite: "cross-site", socketSameSite: "same-site", socketCrossSite: "cross-site" },
+};
 
 /** How often the origin saw the cached public URL (no-cors load, then CORS fetch), as observed per engine. */
 const ORIGIN_HITS_AFTER_NO_CORS: Record<EngineName, number> = {
@@ -381,6 +475,43 @@ async function edgeAnswered(method: string, path: string, atLeast = 0): Promise<
   return answered();
 }
 
+/** A CORS_DEBUG refusal line the Worker logged, with the headers its reason names. */
+interface Refusal {
+  rule: string;
+  method: string;
+  origin: string | null;
+  path: string;
+  reason: string;
+  /** `Sec-Fetch-Site` and `Origin` as the edge saw them. */
+  sent: WriteHeaders;
+}
+
+/**
+ * The refusals wrangler dev logged (CORS_DEBUG) in this test for paths under
+ * `path`, waiting up to 5 s for `atLeast` of them. The log line holds the
+ * request's Origin; its reason names the Sec-Fetch-Site it carried, or says
+ * there was none.
+ */
+async function edgeRefusals(path: string, atLeast = 0): Promise<Refusal[]> {
+  const refusals = () =>
+    edge
+      .log()
+      .slice(edgeLogMark)
+      .filter((line) => line.includes('"event":"cors-refused"'))
+      .map((line) => JSON.parse(line.slice(line.indexOf("{"))) as Omit<Refusal, "sent">)
+      .filter((refusal) => refusal.path.startsWith(path))
+      .map((refusal): Refusal => {
+        const site = /Sec-Fetch-Site "([^"]*)"/.exec(refusal.reason);
+        if (!site && !refusal.reason.includes("(no Sec-Fetch-Site)") && !refusal.reason.includes('Origin "null"')) {
+          throw new Error(`a refusal that names no Sec-Fetch-Site: ${refusal.reason}`);
+        }
+        return { ...refusal, sent: { fetchSite: site ? site[1]! : null, origin: refusal.origin } };
+      });
+  const deadline = Date.now() + 5000;
+  while (refusals().length < atLeast && Date.now() < deadline) await sleep(100);
+  return refusals();
+}
+
 /** What the servers saw during the failed test: the edge's request log and the origin's record. */
 function serverView(name: EngineName): string {
   return [
@@ -388,6 +519,6 @@ function serverView(name: EngineName): string {
     "edge (wrangler dev):",
     ...edge.log().slice(edgeLogMark).map((line) => `  ${line}`),
     "origin:",
-    ...origin.received("/").map((r) => `  ${r.method} ${r.path} origin=${r.origin} cookie=${r.cookie}`),
+    ...origin.received("/").map((r) => `  ${r.method} ${r.path} origin=${r.origin} sec-fetch-site=${String(r.headers["sec-fetch-site"] ?? null)} cookie=${r.cookie}`),
   ].join("\n");
 }

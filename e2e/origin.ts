@@ -9,10 +9,14 @@
  * - `redirect=URL`      answer 302 with that Location
  * `/login` also sets the session cookie `sid` (HttpOnly, SameSite=Lax) and
  * returns its value, so a page can check that the cookie comes back.
+ *
+ * A WebSocket handshake (`Upgrade: websocket`) on any path is recorded like
+ * any request, accepted, and sent one text frame, "hello": the least a page
+ * needs to see that its socket opened and reached the origin.
  */
-import { randomUUID } from "node:crypto";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createHash, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 
 export interface Received {
   method: string;
@@ -68,12 +72,42 @@ export async function startOrigin(): Promise<Origin> {
       res.end(JSON.stringify(answer));
     });
   });
+  // Upgraded sockets leave the server's bookkeeping: closing must end them itself.
+  const sockets = new Set<Socket>();
+  server.on("upgrade", (req: IncomingMessage, socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    log.push(upgrade(req, socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.address() as AddressInfo).port,
     received: (prefix) => log.filter((r) => r.path.startsWith(prefix)),
     forget: () => void log.splice(0),
-    close: () => closeServer(server),
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return closeServer(server);
+    },
+  };
+}
+
+/** A minimal WebSocket handshake (RFC 6455, section 4.2.2), then one text frame, "hello"; a frame from the client ends it. */
+function upgrade(req: IncomingMessage, socket: Socket): Received {
+  const url = new URL(req.url ?? "/", "http://origin.test");
+  const accept = createHash("sha1").update(`${req.headers["sec-websocket-key"]}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest("base64");
+  socket.on("error", () => socket.destroy());
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+  // FIN + text opcode, unmasked (a server never masks), 5-byte payload.
+  socket.write(Buffer.from([0x81, 5, ...Buffer.from("hello")]));
+  // Whatever the client sends next (its close frame, in these tests): answer with a close frame and hang up.
+  socket.once("data", () => socket.end(Buffer.from([0x88, 0])));
+  return {
+    method: req.method ?? "",
+    path: `${url.pathname}${url.search}`,
+    origin: req.headers.origin ?? null,
+    cookie: req.headers.cookie ?? null,
+    headers: req.headers,
+    body: "",
   };
 }
 

@@ -29,6 +29,18 @@ export interface ProbeInit {
   mode?: "cors" | "no-cors";
 }
 
+/** What the page could tell of a form it posted into a frame: whether the frame loaded something else than its blank start. */
+export interface FormResult {
+  /** The answer (whatever it was) loaded in the frame; false when nothing loaded within 10 s. */
+  loaded: boolean;
+}
+
+/** What a page's `new WebSocket(url)` did: its events in order, and the first message. */
+export interface SocketResult {
+  /** "open", "message", "error", "close:CODE", or "timeout" when nothing settled it within 10 s. */
+  events: string[];
+  message: string | null;
+}
 
 const PROBE = `
 window.probe = async (url, init = {}) => {
@@ -41,6 +53,42 @@ window.probe = async (url, init = {}) => {
     return { ok: false, error: err.name + ": " + err.message };
   }
 };
+// A real HTML form, submitted by the page's script into a frame of its own:
+// a navigation, so no CORS at all. The page cannot read the answer (another
+// origin's document); it only learns that one arrived.
+window.postForm = (url, fields, enctype = "application/x-www-form-urlencoded") => new Promise((resolve) => {
+  const frame = document.createElement("iframe");
+  frame.name = "sink-" + Math.random().toString(36).slice(2);
+  document.body.append(frame);
+  const timer = setTimeout(() => resolve({ loaded: false }), 10000);
+  frame.addEventListener("load", () => {
+    // The frame's first load may be its own about:blank, readable by the page; the answer never is.
+    try { if (frame.contentWindow.location.href === "about:blank") return; } catch {}
+    clearTimeout(timer);
+    resolve({ loaded: true });
+  });
+  const form = document.createElement("form");
+  Object.assign(form, { method: "post", action: url, target: frame.name, enctype });
+  for (const [name, value] of Object.entries(fields)) {
+    const input = document.createElement("input");
+    Object.assign(input, { type: "hidden", name, value });
+    form.append(input);
+  }
+  document.body.append(form);
+  form.submit();
+});
+// A WebSocket: which of its events fired, and the first message, then it closes.
+window.openSocket = (url) => new Promise((resolve) => {
+  const events = [];
+  let message = null;
+  const socket = new WebSocket(url);
+  const done = () => { clearTimeout(timer); resolve({ events, message }); };
+  const timer = setTimeout(() => { events.push("timeout"); done(); }, 10000);
+  socket.onopen = () => events.push("open");
+  socket.onerror = () => events.push("error");
+  socket.onmessage = (event) => { events.push("message"); message = String(event.data); socket.close(1000); done(); };
+  socket.onclose = (event) => { events.push("close:" + event.code); done(); };
+});
 // In a frame, the parent asks for a probe by message: so every engine runs it
 // through the top page's script alone, without a driver's frame API.
 addEventListener("message", async (event) => {

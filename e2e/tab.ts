@@ -5,7 +5,7 @@
  * what the page saw.
  */
 import type { EngineName, EnginePage } from "./engines/engine.js";
-import type { ProbeInit, ProbeResult } from "./pages.js";
+import type { FormResult, ProbeInit, ProbeResult, SocketResult } from "./pages.js";
 
 export class Tab {
   private readonly probes: string[] = [];
@@ -18,16 +18,23 @@ export class Tab {
 
   /** Runs the page's `probe(url, init)`: the answer it could read, or the error it got. */
   async probe(url: string, init: ProbeInit = {}): Promise<ProbeResult> {
-    const result = await this.page.run<ProbeResult>(`window.probe(${JSON.stringify(url)}, ${JSON.stringify(init)})`);
-    this.note(url, init, result);
-    return result;
+    return this.step(`${init.method ?? "GET"} ${url} ${JSON.stringify(init)}`, `window.probe(${JSON.stringify(url)}, ${JSON.stringify(init)})`);
   }
 
   /** The same, from the page's sandboxed frame (the `/sandboxed` page): also returns the frame's origin. */
   async probeInFrame(url: string, init: ProbeInit = {}): Promise<{ origin: string; result: ProbeResult }> {
-    const seen = await this.page.run<{ origin: string; result: ProbeResult }>(`window.probeInFrame(${JSON.stringify(url)}, ${JSON.stringify(init)})`);
-    this.note(url, { ...init, frame: "sandboxed" } as ProbeInit, seen.result);
-    return seen;
+    const what = `${init.method ?? "GET"} ${url} ${JSON.stringify({ ...init, frame: "sandboxed" })}`;
+    return this.step(what, `window.probeInFrame(${JSON.stringify(url)}, ${JSON.stringify(init)})`);
+  }
+
+  /** Submits an HTML form (`method=post`) with `fields` to `url`, into a frame: whether an answer loaded there. */
+  async postForm(url: string, fields: Record<string, string>): Promise<FormResult> {
+    return this.step(`FORM POST ${url} ${JSON.stringify(fields)}`, `window.postForm(${JSON.stringify(url)}, ${JSON.stringify(fields)})`);
+  }
+
+  /** Opens `new WebSocket(url)`: the events the page saw, and the first message. */
+  async openSocket(url: string): Promise<SocketResult> {
+    return this.step(`WEBSOCKET ${url}`, `window.openSocket(${JSON.stringify(url)})`);
   }
 
   async report(): Promise<string> {
@@ -39,7 +46,20 @@ export class Tab {
     return this.page.close();
   }
 
-  private note(url: string, init: ProbeInit, result: ProbeResult): void {
-    this.probes.push(`${init.method ?? "GET"} ${url} ${JSON.stringify(init)}\n    -> ${JSON.stringify(result)}`);
+  /**
+   * Runs one of the page's functions, noted before it starts: a step that
+   * never answers still shows in the report, with how long it ran.
+   */
+  private async step<T>(what: string, expression: string): Promise<T> {
+    const index = this.probes.push(`${what}\n    -> (no answer yet)`) - 1;
+    const started = Date.now();
+    try {
+      const result = await this.page.run<T>(expression);
+      this.probes[index] = `${what}\n    -> ${JSON.stringify(result)}`;
+      return result;
+    } catch (err) {
+      this.probes[index] = `${what}\n    -> threw after ${Date.now() - started} ms: ${err instanceof Error ? err.message : String(err)}`;
+      throw err;
+    }
   }
 }

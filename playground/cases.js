@@ -111,6 +111,21 @@ export const CASES = [
     refusedBy: "$.routes[0].credentials",
     note: "Access-Control-Allow-Origin: * is never enough for a request with credentials.",
   },
+  {
+    id: "cross-origin-write",
+    title: "Form-style POST from the unlisted origin, with cookies",
+    from: "other",
+    method: "POST",
+    path: "/api/transfer",
+    // No Content-Type set: a string body goes as text/plain, like a form's, so no preflight.
+    headers: {},
+    body: "amount=100&to=mallory",
+    credentials: true,
+    preflight: false,
+    expected: "refused",
+    refusedBy: "$.blockCrossOriginWrites",
+    note: "A text/plain or form POST needs no preflight: CORS alone would let it run on the origin with the user's cookies and only hide the answer (CSRF). blockCrossOriginWrites makes the edge refuse it with 403 before forwarding: the origin never sees it.",
+  },
 ];
 
 /** The `edge-cors explain` command line for a case, as a user types it. */

@@ -66,6 +66,7 @@ function headerBlock(title, step) {
     { class: "step" },
     el("div", { class: "step-title" }, `${title} → ${step.status}`),
     el("pre", {}, lines.length > 0 ? lines.join("\n") : "(no CORS headers)"),
+    step.reason ? el("p", { class: "reason" }, `The edge's answer: "${step.reason}"`) : null,
   );
 }
 

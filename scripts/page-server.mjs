@@ -80,8 +80,10 @@ async function probe(edge, testCase, origin, run) {
     }
     const headers = { Origin: origin, ...testCase.headers };
     const res = await fetch(target, { method: testCase.method, headers, body: testCase.body });
-    await res.arrayBuffer();
+    const text = await res.text();
     result.actual = { request: { Origin: origin }, status: res.status, headers: corsHeaders(res) };
+    // A write the edge refused never reached the origin: its plain-text reason says so.
+    if (res.status === 403 && text.startsWith("cross-origin write refused")) result.actual.reason = text.trim();
   } catch (err) {
     result.error = `the edge at ${edge} does not answer: ${err.message}`;
   }

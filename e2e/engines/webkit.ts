@@ -7,7 +7,7 @@
  * error, hence a deadline on every step. One WebKitWebDriver holds one
  * session, so each page gets its own driver, and so its own fresh browser.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFile, spawn, type ChildProcess } from "node:child_process";
 import type { Readable } from "node:stream";
 import { remote } from "webdriverio";
 import { freePort, sleep } from "../edge.js";
@@ -93,6 +93,15 @@ export class WebKitEngine implements Engine {
   }
 }
 
+/** The processes in the driver's session (it starts detached): WebKitWebDriver, MiniBrowser, WebKit's web and network processes, with their state and CPU time. */
+function processes(group: number): Promise<string> {
+  return new Promise((resolve) => {
+    execFile("ps", ["-o", "pid=,stat=,time=,args=", "-s", String(group)], (err, stdout) =>
+      resolve(err ? `(ps failed: ${err.message})` : `\n${stdout.trimEnd()}`),
+    );
+  });
+}
+
 async function driverReady(port: number, driver: ChildProcess): Promise<void> {
   for (;;) {
     if (driver.exitCode !== null) throw new Error(`WebKitWebDriver exited with ${driver.exitCode}`);
@@ -110,6 +119,8 @@ class WebKitPage implements EnginePage {
   private console: string[] = [];
 
   constructor(private readonly driver: ChildProcess) {
+    // Both pipes are read: an unread one that fills up would block the driver, or the MiniBrowser that inherits it.
+    driver.stdout!.on("data", (chunk: Buffer) => this.driverLog.push(chunk.toString().trim()));
     driver.stderr!.on("data", (chunk: Buffer) => this.driverLog.push(chunk.toString().trim()));
   }
 
@@ -126,6 +137,8 @@ class WebKitPage implements EnginePage {
     try {
       outcome = await within(STEP_MS, "WebKit running the page's script", this.browser.executeAsync(script) as Promise<typeof outcome>);
     } catch (err) {
+      // No answer at all: say what WebKit's processes were doing, for the failure's report.
+      if (err instanceof Error && err.message.includes("no answer within")) this.driverLog.push(`after the step's deadline: ${await processes(this.driver.pid!)}`);
       // WebKitWebDriver can report a fetch that rejected in the script as the
       // script's own error: that TypeError is what the page saw.
       const message = err instanceof Error ? err.message : String(err);

@@ -95,6 +95,7 @@ describe("edge-cors validate", () => {
     });
     const run = await cli(["validate", file]);
     expect(run.code).toBe(1);
+    // credentials without blockCrossOriginWrites also warns.
     expect(run.stdout).toContain(`${file}: invalid (7 errors, 1 warning)`);
     const expected: [string, string][] = [
       ["$.origins[0]", 'fix: write "https://app.example.com"'],

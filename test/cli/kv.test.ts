@@ -43,7 +43,8 @@ describe("push, pull, diff and rollback on local KV", () => {
     const invalid = await tmp.file("invalid.json", { origins: "*", credentials: true, maxAge: 100000 });
     const push = await cli(["push", invalid, ...persist]);
     expect(push.code).toBe(1);
-    expect(push.stdout).toContain("invalid (2 errors): not pushed");
+    // credentials without blockCrossOriginWrites also warns.
+    expect(push.stdout).toContain("invalid (2 errors, 1 warning): not pushed");
     expect(push.stdout).toContain("error   $.origins");
     expect(push.stdout).toContain("error   $.maxAge");
     expect(wranglerGet("default")).toBe("Value not found\n");

@@ -156,6 +156,11 @@ describe("the playground", () => {
       expect(text["put-custom-header"]).toContain("npx edge-cors explain examples/policy.json");
       expect(text["public-route-credentials"]).toContain("access-control-allow-origin: *");
       expect(text["simple-get"]).toMatch(/X-Request-Id: [0-9a-f-]{36}/);
+      // blockCrossOriginWrites: the unlisted origin's form-style POST stops at the edge, before the origin.
+      expect(text["cross-origin-write"]).toContain("POST /api/transfer → 403");
+      expect(text["cross-origin-write"]).not.toMatch(/access-control-/i);
+      expect(text["cross-origin-write"]).toContain('The edge\'s answer: "cross-origin write refused');
+      expect(text["cross-origin-write"]).toContain("npx edge-cors explain examples/policy.json --origin http://127.0.0.1:");
     });
 
     it(`[${name}] shows a policy pushed with edge-cors push --local after a reload, and the rollback`, async () => {
@@ -168,6 +173,8 @@ describe("the playground", () => {
       expect(after.verdicts["put-custom-header"]).toBe("allowed");
       expect(after.text["put-custom-header"]).toContain("the stored policy differs");
       expect(after.verdicts["patch"]).toBe("refused");
+      // The pushed policy keeps blockCrossOriginWrites: the unlisted origin's POST still stops at the edge.
+      expect(after.text["cross-origin-write"]).toContain("POST /api/transfer → 403");
 
       const rollback = await cli(["rollback", "--local", "--persist-to", persist]);
       expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
