@@ -61,7 +61,9 @@ const resolved = new WeakMap<KvTarget, Promise<string[]>>();
 function namespaceOf(target: KvTarget): Promise<string[]> {
   let flags = resolved.get(target);
   if (!flags) {
-    flags = readConfig(target).then((config) => namespaceFlags(target, config, () => listNamespaces(target)));
+    // Local KV at the top level needs no config reading (wrangler's own, about 2 s): the binding names it.
+    const plain = !target.remote && !target.env;
+    flags = plain ? Promise.resolve(["--binding", BINDING]) : readConfig(target).then((config) => namespaceFlags(target, config, () => listNamespaces(target)));
     resolved.set(target, flags);
   }
   return flags;
