@@ -9,10 +9,11 @@ import { EXIT_OK, EXIT_REFUSED, UsageError, stringOption, type Command } from ".
 import { checkKey } from "./kv.js";
 import { NotProvisionedError } from "./namespace.js";
 import { printProblems } from "./policy-file.js";
-import { PREVIOUS_PREFIX, describeTarget, getValues, listKeys, type KvTarget } from "./wrangler.js";
+import { describeTarget, getValues, listKeys, type KvTarget } from "./wrangler.js";
 
 /** Where a push could stage a policy before it goes live; checked like a live key. */
 const CANDIDATE_PREFIX = "__edge-cors/candidate/";
+const INTERNAL_PREFIX = "__edge-cors/";
 /** One `kv bulk get` reads at most this many keys. */
 const BATCH = 100;
 
@@ -87,8 +88,9 @@ Example:
 };
 
 function isPolicyKey(key: string): boolean {
-  if (key.startsWith(PREVIOUS_PREFIX)) return false;
-  return !key.startsWith("__edge-cors/") || key.startsWith(CANDIDATE_PREFIX);
+  if (key.startsWith(CANDIDATE_PREFIX)) return true;
+  // The rollback copies (PREVIOUS_PREFIX) and any other key of the CLI's own are never served.
+  return !key.startsWith(INTERNAL_PREFIX);
 }
 
 async function checkKeys(keys: string[], target: KvTarget): Promise<KeyReport[]> {
