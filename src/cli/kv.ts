@@ -24,7 +24,7 @@ const KV_OPTIONS: Options = {
 const KV_HELP = `  --key KEY          the hostname the policy is for (lowercase, no port), or
                      default for every host without its own key (default: default)
   --local | --remote local KV, as wrangler dev uses it (the default), or the deployed namespace
-  --env ENV          the wrangler environment
+  --env ENV          the wrangler environment (staging, production); --remote needs it
   --config PATH      the wrangler configuration file
   --persist-to DIR   where local KV lives (wrangler's --persist-to)
   --preview          the preview namespace
