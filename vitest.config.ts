@@ -14,6 +14,14 @@ export default defineConfig({
           POLICY_TTL_SECONDS: "30",
           CORS_DEBUG: "",
         },
+        // Not ORIGIN itself, which would send every test's requests to the Worker origin:
+        // the service-binding tests pass these as ORIGIN (test/worker/service-origin.test.ts).
+        serviceBindings: {
+          ORIGIN_WORKER: "origin-worker",
+          // A service binding nothing answers: the origin service is not deployed.
+          DEAD_SERVICE: { external: { address: "127.0.0.1:9", http: {} } },
+        },
+        workers: [{ name: "origin-worker", modules: true, scriptPath: "./test/worker/origin-worker.js", compatibilityDate: "2026-04-20" }],
       },
     })),
   ],

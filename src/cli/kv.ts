@@ -24,29 +24,45 @@ const KV_OPTIONS: Options = {
 const KV_HELP = `  --key KEY          the hostname the policy is for (lowercase, no port), or
                      default for every host without its own key (default: default)
   --local | --remote local KV, as wrangler dev uses it (the default), or the deployed namespace
-  --env ENV          the wrangler environment
+  --env ENV          the wrangler environment (staging, production); --remote needs it
   --config PATH      the wrangler configuration file
   --persist-to DIR   where local KV lives (wrangler's --persist-to)
   --preview          the preview namespace
   --json             print the result as JSON`;
 
-/** A hostname as the worker looks it up (URL.hostname: lowercase, no port), or `default`. */
-const HOST_KEY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.?|\[[0-9a-f:.]+\])$/;
+/** A hostname as the worker looks it up (URL.hostname: lowercase ASCII, no port, no trailing dot). */
+const HOST_KEY = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])$/;
+const INTERNAL_PREFIX = "__edge-cors/";
+
+/** The --key value, or a usage error that says what the edge would look up instead. */
+export function checkKey(key: string): string {
+  if (key === "default" || HOST_KEY.test(key)) return key;
+  if (key.startsWith(INTERNAL_PREFIX)) {
+    throw new UsageError(`--key ${JSON.stringify(key)}: keys under ${INTERNAL_PREFIX} are edge-cors's own (the values rollback restores), not policies`);
+  }
+  const canonical = canonicalKey(key);
+  const hint = canonical !== null && HOST_KEY.test(canonical) ? `: use --key ${canonical}` : "";
+  throw new UsageError(`--key ${JSON.stringify(key)} is not a hostname as the edge looks it up (lowercase ASCII, punycode for IDN, no port, no trailing dot, no scheme) or default${hint}`);
+}
+
+/** The hostname a browser's URL parser makes of `key` (IDN as punycode), without a trailing dot. */
+function canonicalKey(key: string): string | null {
+  try {
+    return new URL(key.includes("://") ? key : `http://${key}`).hostname.replace(/\.$/, "");
+  } catch {
+    return null;
+  }
+}
 
 function readTarget(values: Values): { key: string; target: KvTarget } {
-  const key = stringOption(values, "key") ?? "default";
-  if (!HOST_KEY.test(key)) {
-    const lower = key.toLowerCase().replace(/:\d+$/, "");
-    const hint = HOST_KEY.test(lower) ? `: the edge looks up "${lower}"` : "";
-    throw new UsageError(`--key ${JSON.stringify(key)} is not a hostname (lowercase, no port, no scheme) or default${hint}`);
-  }
+  const key = checkKey(stringOption(values, "key") ?? "default");
   if (values.local && values.remote) throw new UsageError("give --local or --remote, not both");
   return {
     key,
     target: {
       remote: values.remote === true,
       preview: values.preview === true,
-      env: stringOption(values, "env"),
+      env: stringOption(values, "env") || undefined,
       config: stringOption(values, "config"),
       persistTo: stringOption(values, "persist-to"),
     },

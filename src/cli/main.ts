@@ -4,15 +4,17 @@
  */
 import { readFileSync } from "node:fs";
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, parseCommand, type Command } from "./command.js";
+import { checkCommand } from "./check.js";
 import { explainCommand } from "./explain.js";
 import { diffCommand, pullCommand, pushCommand, rollbackCommand } from "./kv.js";
 import { terminalOutput, type Output } from "./output.js";
 import { reportCommand } from "./report.js";
 import { schemaCommand } from "./schema.js";
 import { validateCommand } from "./validate.js";
+import { ConfigError } from "./namespace.js";
 import { WranglerError } from "./wrangler.js";
 
-const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, reportCommand, schemaCommand];
+const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, checkCommand, reportCommand, schemaCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
@@ -61,6 +63,12 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(args, out);
   } catch (err) {
     if (err instanceof UsageError) return usageError(out, command, err.message);
+    // Before any write: the environment or its binding is missing from the config.
+    if (err instanceof ConfigError) {
+      if (out.json) out.data({ error: err.message });
+      out.error(`edge-cors ${command.name}: ${err.message}`);
+      return EXIT_USAGE;
+    }
     if (err instanceof WranglerError) {
       if (out.json) out.data({ error: err.message });
       out.error(`edge-cors ${command.name}: ${err.message}`);

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { namespaceFlags, readConfig, type NamespaceList } from "./namespace.js";
 
 export const BINDING = "CORS_POLICY";
 /** Holds the value a push replaced. The `/` keeps it apart from every hostname key. */
@@ -33,36 +34,71 @@ export function describeTarget(target: KvTarget): string {
 /** Reads several keys in one wrangler run; an absent key reads as null. */
 export async function getValues(keys: string[], target: KvTarget): Promise<Map<string, string | null>> {
   return withTempFile(JSON.stringify(keys), async (file) => {
-    const stdout = await wrangler(["kv", "bulk", "get", file], target);
-    const found = parseJsonObject(stdout) as Record<string, { value: string | null } | undefined>;
+    const stdout = await kvWrangler(["kv", "bulk", "get", file], target);
+    const found = parseJson(stdout, "{") as Record<string, { value: string | null } | undefined>;
     return new Map(keys.map((key) => [key, found[key]?.value ?? null]));
   });
 }
 
 /** Writes several keys in one wrangler run. */
 export async function putValues(entries: { key: string; value: string }[], target: KvTarget): Promise<void> {
-  await withTempFile(JSON.stringify(entries), (file) => wrangler(["kv", "bulk", "put", file], target));
+  await withTempFile(JSON.stringify(entries), (file) => kvWrangler(["kv", "bulk", "put", file], target));
 }
 
 export async function deleteValue(key: string, target: KvTarget): Promise<void> {
-  await wrangler(["kv", "key", "delete", key], target);
+  await kvWrangler(["kv", "key", "delete", key], target);
 }
 
+/** Every key name in the namespace (wrangler pages through them). */
+export async function listKeys(target: KvTarget): Promise<string[]> {
+  const stdout = await kvWrangler(["kv", "key", "list"], target);
+  return (parseJson(stdout, "[") as { name: string }[]).map((entry) => entry.name);
+}
+
+/** The namespace flags of each target, resolved once: a push calls wrangler up to three times. */
+const resolved = new WeakMap<KvTarget, Promise<string[]>>();
+
+function namespaceOf(target: KvTarget): Promise<string[]> {
+  let flags = resolved.get(target);
+  if (!flags) {
+    // Local KV at the top level needs no config reading (wrangler's own, about 2 s): the binding names it.
+    const plain = !target.remote && !target.env;
+    flags = plain ? Promise.resolve(["--binding", BINDING]) : readConfig(target).then((config) => namespaceFlags(target, config, () => listNamespaces(target)));
+    resolved.set(target, flags);
+  }
+  return flags;
+}
+
+async function listNamespaces(target: KvTarget): Promise<NamespaceList> {
+  return parseJson(await runWrangler(["kv", "namespace", "list", ...configFlags(target)]), "[") as NamespaceList;
+}
+
+/** The wrangler to run: the project's own, or EDGE_CORS_WRANGLER (the tests' stand-in for one that needs an account). */
 function wranglerBin(): string {
+  if (process.env.EDGE_CORS_WRANGLER) return process.env.EDGE_CORS_WRANGLER;
   const require = createRequire(import.meta.url);
   return join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 }
 
-function wrangler(args: string[], target: KvTarget): Promise<string> {
-  const flags = ["--binding", BINDING, target.remote ? "--remote" : "--local"];
-  if (target.preview) flags.push("--preview");
+function configFlags(target: KvTarget): string[] {
+  const flags: string[] = [];
   if (target.env) flags.push("--env", target.env);
   if (target.config) flags.push("--config", target.config);
+  return flags;
+}
+
+async function kvWrangler(args: string[], target: KvTarget): Promise<string> {
+  const flags = [...(await namespaceOf(target)), target.remote ? "--remote" : "--local", ...configFlags(target)];
+  if (target.preview) flags.push("--preview");
   if (target.persistTo && !target.remote) flags.push("--persist-to", target.persistTo);
+  return runWrangler([...args, ...flags]);
+}
+
+function runWrangler(args: string[]): Promise<string> {
   // Miniflare would try to download a sample request.cf for local KV: never needed here.
   const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: process.env.CLOUDFLARE_CF_FETCH_ENABLED ?? "false", NO_COLOR: "1" };
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [wranglerBin(), ...args, ...flags], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [wranglerBin(), ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
@@ -76,12 +112,13 @@ function wrangler(args: string[], target: KvTarget): Promise<string> {
   });
 }
 
-/** wrangler prints a banner and "Success!" around the JSON document. */
-function parseJsonObject(stdout: string): unknown {
-  const start = stdout.search(/^\{$/m);
-  const end = stdout.lastIndexOf("\n}");
-  if (start === -1 || end === -1) throw new WranglerError(`unexpected output from wrangler kv bulk get:\n${clean(stdout)}`);
-  return JSON.parse(stdout.slice(start, end + 2));
+/** The JSON document in wrangler's output: wrangler prints a banner and "Success!" around it. */
+function parseJson(stdout: string, open: "{" | "["): unknown {
+  const close = open === "{" ? "}" : "]";
+  const start = stdout.search(open === "{" ? /^\{$/m : /^\[(?:\]|\{|$)/m);
+  const end = stdout.lastIndexOf(close);
+  if (start === -1 || end < start) throw new WranglerError(`unexpected output from wrangler (no JSON ${open}…${close}):\n${clean(stdout)}`);
+  return JSON.parse(stdout.slice(start, end + 1));
 }
 
 async function withTempFile<T>(content: string, use: (file: string) => Promise<T>): Promise<T> {

@@ -67,7 +67,7 @@ app.use(
   }),
 );
 
-app.all("*", (c) => forward(c.req.raw, c.env.ORIGIN_URL ?? "", seconds(c.env.ORIGIN_TIMEOUT_SECONDS, DEFAULT_ORIGIN_TIMEOUT_SECONDS) * 1000));
+app.all("*", (c) => forward(c.req.raw, c.env.ORIGIN_URL ?? "", seconds(c.env.ORIGIN_TIMEOUT_SECONDS, DEFAULT_ORIGIN_TIMEOUT_SECONDS) * 1000, c.env.ORIGIN));
 
 app.onError((err, c) => {
   logWarning("edge-error", { path: clip(c.req.path), error: err instanceof Error ? err.stack ?? err.message : String(err) });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, cli, json, tempDir } from "./helpers.js";
 
-const COMMANDS = ["validate", "explain", "push", "pull", "diff", "rollback", "report", "schema"];
+const COMMANDS = ["validate", "explain", "push", "pull", "diff", "rollback", "check", "report", "schema"];
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 
 beforeAll(async () => {
@@ -38,7 +38,13 @@ describe("edge-cors", () => {
       [["explain", "examples/policy.json", "--origin", "https://a.example.org", "--header", "X Y"], /is not a header name/],
       [["validate", "no/such/file.json"], /cannot read no\/such\/file.json: no such file/],
       [["push", "examples/policy.json", "--local", "--remote"], /--local or --remote, not both/],
-      [["pull", "--key", "https://api.example.com"], /is not a hostname/],
+      [["pull", "--key", "https://api.example.com"], /is not a hostname.*: use --key api\.example\.com$/m],
+      [["pull", "--key", "API.Example.com"], /--key "API.Example.com" is not a hostname as the edge looks it up .*: use --key api\.example\.com$/m],
+      [["push", "examples/policy.json", "--key", "api.example.com."], /no trailing dot.*: use --key api\.example\.com$/m],
+      [["diff", "examples/policy.json", "--key", "bücher.example"], /punycode for IDN.*: use --key xn--bcher-kva\.example$/m],
+      [["rollback", "--key", "api.example.com:8443"], /no port.*: use --key api\.example\.com$/m],
+      [["push", "examples/policy.json", "--key", "__edge-cors/previous/default"], /keys under __edge-cors\/ are edge-cors's own/],
+      [["pull", "--key", "a b"], /--key "a b" is not a hostname as the edge looks it up [^:]*$/m],
       [["schema", "extra"], /unexpected argument "extra"/],
     ];
     for (const [args, message] of cases) {

@@ -15,11 +15,20 @@ export interface Run {
 }
 
 export function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return runNode(BIN, args, env);
+}
+
+/** `npm run deploy -- ARGS`: scripts/deploy.mjs, the check and then wrangler deploy. */
+export function deploy(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
+  return runNode(join(ROOT, "scripts", "deploy.mjs"), args, env);
+}
+
+function runNode(script: string, args: string[], env: Record<string, string | undefined>): Promise<Run> {
   return new Promise((resolve, reject) => {
     // No colour unless a test asks for it, whatever the terminal running the tests does.
     const childEnv: Record<string, string | undefined> = { ...process.env, NO_COLOR: undefined, FORCE_COLOR: undefined, ...env };
     for (const key of Object.keys(childEnv)) if (childEnv[key] === undefined) delete childEnv[key];
-    const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, env: childEnv as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [script, ...args], { cwd: ROOT, env: childEnv as NodeJS.ProcessEnv, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));
