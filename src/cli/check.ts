@@ -4,7 +4,7 @@
  * invalid would make a fresh isolate (no last good policy) fail closed, so
  * the deploy runs this first and stops while any key fails.
  */
-import { parsePolicy, type Problem } from "../core/index.js";
+import { CANDIDATE_PREFIX, parsePolicy, type Problem } from "../core/index.js";
 import { EXIT_OK, EXIT_REFUSED, UsageError, stringOption, type Command } from "./command.js";
 import { checkKey } from "./kv.js";
 import { NotProvisionedError } from "./namespace.js";
@@ -12,7 +12,6 @@ import { printProblems } from "./policy-file.js";
 import { describeTarget, getValues, listKeys, type KvTarget } from "./wrangler.js";
 
 /** Where a push could stage a policy before it goes live; checked like a live key. */
-const CANDIDATE_PREFIX = "__edge-cors/candidate/";
 const INTERNAL_PREFIX = "__edge-cors/";
 /** One `kv bulk get` reads at most this many keys. */
 const BATCH = 100;

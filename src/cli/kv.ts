@@ -4,12 +4,12 @@
  * a rollback can put it back.
  */
 import { writeFile } from "node:fs/promises";
-import { parsePolicy } from "../core/index.js";
+import { CANDIDATE_PREFIX, parsePolicy } from "../core/index.js";
 import { EXIT_OK, EXIT_REFUSED, UsageError, stringOption, type Command, type Options, type Values } from "./command.js";
 import { diffLines, normalizeJson } from "./diff.js";
 import type { Output } from "./output.js";
 import { printProblems, problems, readPolicyFile, summary } from "./policy-file.js";
-import { describeTarget, getValues, previousKey, putValues, deleteValue, type KvTarget } from "./wrangler.js";
+import { candidateKey, describeTarget, getValues, previousKey, putValues, deleteValue, type KvTarget } from "./wrangler.js";
 
 const KV_OPTIONS: Options = {
   key: { type: "string", default: "default" },
@@ -19,6 +19,7 @@ const KV_OPTIONS: Options = {
   env: { type: "string" },
   config: { type: "string" },
   "persist-to": { type: "string" },
+  candidate: { type: "boolean" },
 };
 
 const KV_HELP = `  --key KEY          the hostname the policy is for (lowercase, no port), or
@@ -28,6 +29,8 @@ const KV_HELP = `  --key KEY          the hostname the policy is for (lowercase,
   --config PATH      the wrangler configuration file
   --persist-to DIR   where local KV lives (wrangler's --persist-to)
   --preview          the preview namespace
+  --candidate        the key's report-only candidate ("__edge-cors/candidate/KEY")
+                     rather than the policy the edge enforces
   --json             print the result as JSON`;
 
 /** A hostname as the worker looks it up (URL.hostname: lowercase ASCII, no port, no trailing dot). */
@@ -54,11 +57,16 @@ function canonicalKey(key: string): string | null {
   }
 }
 
-function readTarget(values: Values): { key: string; target: KvTarget } {
-  const key = checkKey(stringOption(values, "key") ?? "default");
+/**
+ * The place a command works on. `key` is the KV key it reads and writes: the
+ * policy's, or with --candidate its candidate's; `policyKey` is the policy's.
+ */
+function readTarget(values: Values): { key: string; policyKey: string; target: KvTarget } {
+  const policyKey = checkKey(stringOption(values, "key") ?? "default");
   if (values.local && values.remote) throw new UsageError("give --local or --remote, not both");
   return {
-    key,
+    key: values.candidate === true ? candidateKey(policyKey) : policyKey,
+    policyKey,
     target: {
       remote: values.remote === true,
       preview: values.preview === true,
@@ -71,7 +79,8 @@ function readTarget(values: Values): { key: string; target: KvTarget } {
 
 /** The flags that name the same place again, for the commands we suggest. */
 function flags(key: string, target: KvTarget): string {
-  const parts = [`--key ${key}`, target.remote ? "--remote" : "--local"];
+  const candidate = key.startsWith(CANDIDATE_PREFIX);
+  const parts = [`--key ${candidate ? key.slice(CANDIDATE_PREFIX.length) : key}`, ...(candidate ? ["--candidate"] : []), target.remote ? "--remote" : "--local"];
   if (target.preview) parts.push("--preview");
   if (target.env) parts.push(`--env ${target.env}`);
   if (target.config) parts.push(`--config ${target.config}`);
@@ -133,7 +142,10 @@ Example:
       printProblems(out, file.result.warnings);
     }
     out.line(`${out.color.green("pushed")} ${file.file} to ${where}`);
-    if (current === null) out.line(out.color.dim(`nothing was stored under "${key}" before: there is nothing to roll back to`));
+    if (key.startsWith(CANDIDATE_PREFIX)) {
+      const policyFlags = flags(key.slice(CANDIDATE_PREFIX.length), target);
+      out.line(out.color.dim(`the edge now compares it with every request and still answers by the enforced policy: see what it would change with edge-cors report, then edge-cors promote ${policyFlags} or edge-cors discard ${policyFlags}`));
+    } else if (current === null) out.line(out.color.dim(`nothing was stored under "${key}" before: there is nothing to roll back to`));
     else out.line(out.color.dim(`the value it replaced is kept under "${previousKey(key)}": edge-cors rollback ${flags(key, target)} restores it`));
     return EXIT_OK;
   },
@@ -267,3 +279,85 @@ Example:
     return EXIT_OK;
   },
 };
+
+export const promoteCommand: Command = {
+  name: "promote",
+  summary: "make the report-only candidate the enforced policy",
+  usage: "edge-cors promote [--key HOST|default] [--local|--remote] [--env ENV] [--json]",
+  help: `Stores the candidate of KEY as KEY's policy, keeps the value it replaces
+under "__edge-cors/previous/KEY" (so rollback undoes the promote), and removes
+the candidate. Refuses a candidate that is not a valid policy; does nothing
+when there is none. Check first what it would change: edge-cors report.
+
+Options:
+${KV_HELP.split("\n").filter((line) => !line.includes("--candidate") && !line.includes("rather than the policy")).join("\n")}
+
+Exit: 0 promoted, 1 no candidate, an invalid one, or wrangler failed, 2 usage error.
+
+Example:
+  edge-cors report tail.json && edge-cors promote --key api.example.com --remote --env production`,
+  options: KV_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  async run({ values }, out) {
+    if (values.candidate) throw new UsageError("promote always takes the candidate: leave out --candidate");
+    const { policyKey: key, target } = readTarget(values);
+    const stored = await getValues([key, candidateKey(key)], target);
+    const current = stored.get(key) ?? null;
+    const candidate = stored.get(candidateKey(key)) ?? null;
+    const where = `"${key}" in ${describeTarget(target)}`;
+    if (candidate === null) return nothingTo(out, "promote", key, `no candidate is stored for ${where}`);
+    const check = parsePolicy(candidate);
+    if (!check.ok) {
+      if (out.json) out.data({ promoted: false, key, reason: "the candidate is not a valid policy", errors: check.errors });
+      else {
+        out.error(`not promoted: the candidate of ${where} is not a valid policy`);
+        printProblems(out, check.errors);
+      }
+      return EXIT_REFUSED;
+    }
+    const writes = [{ key, value: candidate }];
+    if (current !== null) writes.push({ key: previousKey(key), value: current });
+    await putValues(writes, target);
+    await deleteValue(candidateKey(key), target);
+    if (out.json) out.data({ promoted: true, key, previousKey: current === null ? null : previousKey(key) });
+    else {
+      out.line(`${out.color.green("promoted")} the candidate of ${where}: the edge enforces it within POLICY_TTL_SECONDS`);
+      if (current !== null) out.line(out.color.dim(`the value it replaced is kept: edge-cors rollback ${flags(key, target)} restores it`));
+    }
+    return EXIT_OK;
+  },
+};
+
+export const discardCommand: Command = {
+  name: "discard",
+  summary: "remove the report-only candidate",
+  usage: "edge-cors discard [--key HOST|default] [--local|--remote] [--env ENV] [--json]",
+  help: `Removes the candidate of KEY. The enforced policy is untouched.
+
+Options:
+${KV_HELP.split("\n").filter((line) => !line.includes("--candidate") && !line.includes("rather than the policy")).join("\n")}
+
+Exit: 0 removed, 1 no candidate or wrangler failed, 2 usage error.
+
+Example:
+  edge-cors discard --key api.example.com --remote --env production`,
+  options: KV_OPTIONS,
+  positionals: { min: 0, max: 0 },
+  async run({ values }, out) {
+    if (values.candidate) throw new UsageError("discard always removes the candidate: leave out --candidate");
+    const { policyKey: key, target } = readTarget(values);
+    const where = `"${key}" in ${describeTarget(target)}`;
+    const candidate = (await getValues([candidateKey(key)], target)).get(candidateKey(key)) ?? null;
+    if (candidate === null) return nothingTo(out, "discard", key, `no candidate is stored for ${where}`);
+    await deleteValue(candidateKey(key), target);
+    if (out.json) out.data({ discarded: true, key });
+    else out.line(`${out.color.green("discarded")} the candidate of ${where}`);
+    return EXIT_OK;
+  },
+};
+
+function nothingTo(out: Output, what: "promote" | "discard", key: string, reason: string): number {
+  if (out.json) out.data({ [what === "promote" ? "promoted" : "discarded"]: false, key, reason });
+  else out.error(`nothing to ${what}: ${reason}`);
+  return EXIT_REFUSED;
+}

@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, UsageError, parseCommand, type Command } from "./command.js";
 import { checkCommand } from "./check.js";
 import { explainCommand } from "./explain.js";
-import { diffCommand, pullCommand, pushCommand, rollbackCommand } from "./kv.js";
+import { diffCommand, discardCommand, promoteCommand, pullCommand, pushCommand, rollbackCommand } from "./kv.js";
 import { terminalOutput, type Output } from "./output.js";
 import { reportCommand } from "./report.js";
 import { schemaCommand } from "./schema.js";
@@ -14,7 +14,7 @@ import { validateCommand } from "./validate.js";
 import { ConfigError } from "./namespace.js";
 import { WranglerError } from "./wrangler.js";
 
-const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, checkCommand, reportCommand, schemaCommand];
+const COMMANDS: Command[] = [validateCommand, explainCommand, pushCommand, pullCommand, diffCommand, rollbackCommand, promoteCommand, discardCommand, checkCommand, reportCommand, schemaCommand];
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

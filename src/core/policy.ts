@@ -65,6 +65,13 @@ export const DEFAULT_RULES: Omit<Rules, "origins"> = {
   blockCrossOriginWrites: false,
 };
 
+/**
+ * Where a key's report-only candidate policy is stored in KV, beside the key
+ * itself: `/` keeps it out of every hostname's reach. The edge and the CLI
+ * both use it.
+ */
+export const CANDIDATE_PREFIX = "__edge-cors/candidate/";
+
 export const MAX_AGE_LIMIT = 86400;
 /** The longest each browser engine caches a preflight, whatever `Access-Control-Max-Age` says. */
 export const ENGINE_MAX_AGE: Readonly<Record<string, number>> = { "WebKit (Safari)": 600, Chromium: 7200, Firefox: 86400 };

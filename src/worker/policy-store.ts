@@ -7,7 +7,9 @@
  * not valid, keeps the last good policy and is logged once per reload. Slots
  * are bounded: on a wildcard route any client can pick the hostname.
  */
-import { compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
+import { CANDIDATE_PREFIX, compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
+
+export { CANDIDATE_PREFIX };
 import { logWarning } from "./log.js";
 
 /** What a KV key holds: a policy, or nothing at all. */
@@ -29,8 +31,6 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_KEY = "default";
-/** Where a key's report-only candidate is stored: `/` keeps it out of every hostname's reach. */
-export const CANDIDATE_PREFIX = "__edge-cors/candidate/";
 /** KV's `cacheTtl` has a floor of 60 seconds. */
 const KV_CACHE_TTL_FLOOR = 60;
 /** A KV read slower than this counts as failed. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ROOT, cli, json, tempDir } from "./helpers.js";
 
-const COMMANDS = ["validate", "explain", "push", "pull", "diff", "rollback", "check", "report", "schema"];
+const COMMANDS = ["validate", "explain", "push", "pull", "diff", "rollback", "promote", "discard", "check", "report", "schema"];
 let tmp: Awaited<ReturnType<typeof tempDir>>;
 
 beforeAll(async () => {
