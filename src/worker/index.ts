@@ -5,9 +5,9 @@ import type { Context } from "hono";
 import { Hono } from "hono/tiny";
 import { edgeCors } from "./cors.js";
 import { forward } from "./forward.js";
-import { clip, logInfo, logWarning } from "./log.js";
+import { clip, logWarning } from "./log.js";
 import { PolicyStore, type StoreOptions } from "./policy-store.js";
-import { eventsOf, LOG_INTERVAL_MS, Telemetry, type DataPointSink } from "./telemetry.js";
+import { eventsOf, LOG_INTERVAL_MS, logRefusal, Telemetry, type DataPointSink } from "./telemetry.js";
 
 const DEFAULT_TTL_SECONDS = 30;
 const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
@@ -44,25 +44,15 @@ app.use(
     },
     candidate: (c, url) => store.candidateFor(url.hostname, () => storeOptions(c)),
     onEvent: (event, c) => {
-      const { refusal, request } = event;
-      if (refusal && c.env.CORS_DEBUG) {
-        logInfo("cors-refused", {
-          origin: clip(request.origin),
-          method: request.method,
-          requestMethod: clip(request.requestMethod),
-          path: clip(request.url.pathname),
-          rule: refusal.rule,
-          field: refusal.field,
-          reason: refusal.message,
+      const env = c.env as Env & OptionalBindings;
+      if (event.refusal && env.CORS_DEBUG) logRefusal(event.refusal, event.request);
+      for (const corsEvent of eventsOf(event, event.request.url.hostname)) {
+        telemetry.record(corsEvent, {
+          sink: env.CORS_EVENTS,
+          waitUntil: (promise) => c.executionCtx.waitUntil(promise),
+          intervalMs: seconds(env.EVENT_LOG_SECONDS, LOG_INTERVAL_MS / 1000) * 1000,
         });
       }
-      const env = c.env as Env & OptionalBindings;
-      const to = {
-        sink: env.CORS_EVENTS,
-        waitUntil: (promise: Promise<unknown>) => c.executionCtx.waitUntil(promise),
-        intervalMs: seconds(env.EVENT_LOG_SECONDS, LOG_INTERVAL_MS / 1000) * 1000,
-      };
-      for (const corsEvent of eventsOf(event, request.url.hostname)) telemetry.record(corsEvent, to);
     },
   }),
 );

@@ -10,7 +10,7 @@
  * what overflows counted in one summary line. Counts are never lost: what a
  * line does not carry yet, a later line does.
  */
-import { rulesFor, type CompiledPolicy, type Disagreement, type Refusal } from "../core/index.js";
+import { rulesFor, type CompiledPolicy, type CorsRequest, type Disagreement, type Refusal } from "../core/index.js";
 import type { DecisionEvent } from "./cors.js";
 import { clip, logInfo, type LogFields } from "./log.js";
 
@@ -103,6 +103,19 @@ export class Telemetry {
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
+}
+
+/** The CORS_DEBUG line: one for every refusal, with its reason in full. */
+export function logRefusal(refusal: Refusal, request: CorsRequest): void {
+  logInfo("cors-refused", {
+    origin: clip(request.origin),
+    method: request.method,
+    requestMethod: clip(request.requestMethod),
+    path: clip(request.url.pathname),
+    rule: refusal.rule,
+    field: refusal.field,
+    reason: refusal.message,
+  });
 }
 
 /** The events one decision makes: its refusal, and how the candidate would differ. */
