@@ -96,7 +96,7 @@ export class PolicyStore {
   private async read(key: string, options: StoreOptions): Promise<Stored | null> {
     let slot = this.slots.get(key);
     if (!slot) {
-      if (this.slots.size >= this.maxSlots) this.slots.delete(this.slots.keys().next().value!);
+      if (this.slots.size >= this.maxSlots) this.evict();
       slot = { value: null, expires: 0, loading: null };
     }
     this.touch(key, slot);
@@ -110,6 +110,19 @@ export class PolicyStore {
     // Only the first load of a key waits; later reloads happen behind the answer.
     if (slot.value === null) await slot.loading;
     return slot.value;
+  }
+
+  /**
+   * Forgets the least recently used key, never `default`: it stands behind
+   * every hostname without a key of its own, so a stream of hostnames that
+   * all have one must not push it out and make the next stray request wait on KV.
+   */
+  private evict(): void {
+    for (const key of this.slots.keys()) {
+      if (key === DEFAULT_KEY) continue;
+      this.slots.delete(key);
+      return;
+    }
   }
 
   private async reload(key: string, slot: Slot, { kv, ttlMs }: StoreOptions): Promise<void> {
