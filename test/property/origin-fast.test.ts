@@ -13,6 +13,8 @@ import { checkOrigin, checkOriginByParsing, isInsecure, splitOrigin, type Origin
 import { GENERIC_SECOND_LEVEL, HOSTING, isPublicSuffix } from "../../src/core/public-suffix.js";
 
 const RUNS = { numRuns: 20_000 };
+/** Generous: 20,000 cases take about a second, more on a busy machine; this is no timing test. */
+const TIMEOUT_MS = 30_000;
 
 const scheme = fc.constantFrom("https", "http", "ws", "wss", "HTTPS", "Http", "capacitor", "chrome-extension", "file", "a+b.c-d", "1http", "", "h ttp", "xn");
 const separator = fc.oneof(
@@ -79,7 +81,7 @@ describe("the fast origin check agrees with the original one", () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT_MS);
 
   it("on the shapes that look plain but are not what they seem", () => {
     const values = [
@@ -118,7 +120,7 @@ describe("the faster helpers agree with what they replaced", () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT_MS);
 
   /** isInsecure as it was, splitting every exact origin. */
   function isInsecureBySplitting(entry: OriginEntry): boolean {
@@ -136,5 +138,5 @@ describe("the faster helpers agree with what they replaced", () => {
       }),
       RUNS,
     );
-  });
+  }, TIMEOUT_MS);
 });
