@@ -5,10 +5,14 @@
  * met, writes the figures to bench/results/, and exits 1 when one is missed.
  *
  * Knobs (environment): BENCH_ROUNDS (8), BENCH_SECONDS per run (2),
- * BENCH_CONNECTIONS (32).
+ * BENCH_CONNECTIONS (32); BENCH_ONLY=load or BENCH_ONLY=scale to run one part
+ * (the load rounds with the micro-benchmarks and KV, or the scale part of
+ * bench/scale.ts); BENCH_HOSTS (100000) hostnames for the scale part;
+ * BENCH_BASE, the commit whose edge the hot path is compared with (by
+ * default where this branch left main).
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,11 +23,13 @@ import { build as esbuild } from "esbuild";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import type { LoadJob, LoadResult } from "./load.js";
 import { ALLOWED_ORIGIN, exactOrigin, LOAD_POLICY, REFUSED_ORIGIN, sizedPolicy } from "./policies.js";
+import { COLD_SIZES, FIRST_REQUEST_SIZES, scaleBench, type ScaleResults } from "./scale.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const ONLY = process.env.BENCH_ONLY ?? "";
 
 const TARGET = {
   vsFloor: 0.95,
@@ -33,6 +39,17 @@ const TARGET = {
   /** ns per byte at 64 KiB over ns per byte at 4 KiB: above this, the cost is not linear. */
   hostileLinearity: 1.5,
   bundleGzipBytes: 25 * 1024,
+  /** The edge's throughput against the edge before this branch, in the same rounds. */
+  vsBase: 0.95,
+  /** Validate + compile against JSON.parse of the same text, inside workerd. */
+  loadVsParse: 5,
+  /** ns per entry of validate + compile at 100,000 entries over at 1,000. */
+  loadLinearity: 1.5,
+  firstRequestCpuMs: 10,
+  /** Isolate heap of a compiled policy over that of its JSON text. */
+  heapRatio: 3,
+  /** Largest isolate heap once the store is full over the heap then. */
+  hostsFlatness: 1.1,
 };
 
 const COMPAT_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))![1]!;
@@ -76,12 +93,20 @@ const SCENARIOS: Scenario[] = [
   { id: "forwarded floor (plain forwarder)", worker: "forwarder", request: FORWARDED, status: 200, allowOrigin: "*" },
   { id: "forwarded GET: edge", worker: "edge", request: FORWARDED, floor: "forwarded floor (plain forwarder)", status: 200, allowOrigin: ALLOWED_ORIGIN },
   { id: "forwarded GET: hono cors", worker: "hono", request: FORWARDED, floor: "forwarded floor (plain forwarder)", status: 200, allowOrigin: ALLOWED_ORIGIN },
+  // The edge as it was before this branch (BENCH_BASE), for the hot-path target: today's edge against it, round by round.
+  { id: "preflight allowed: edge@base", worker: "edge-base", request: PREFLIGHT_ALLOWED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: ALLOWED_ORIGIN },
+  { id: "preflight refused: edge@base", worker: "edge-base", request: PREFLIGHT_REFUSED, floor: "preflight floor (constant 204)", status: 403, allowOrigin: null },
+  { id: "forwarded GET: edge@base", worker: "edge-base", request: FORWARDED, floor: "forwarded floor (plain forwarder)", status: 200, allowOrigin: ALLOWED_ORIGIN },
 ];
 
 // ---------------------------------------------------------------- build
 
 interface Bundles {
   edge: string;
+  edgeBase: string;
+  base: string;
+  scale: string;
+  kvSynth: string;
   floor: string;
   reference: string;
   forwarder: string;
@@ -95,7 +120,7 @@ interface Bundles {
 async function buildAll(dir: string): Promise<Bundles> {
   const edgeDir = path.join(dir, "edge");
   const report = await exec(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", edgeDir]);
-  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter" };
+  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter", scale: "scale", kvSynth: "kv-synth" };
   const out: Record<string, string> = {};
   for (const [key, name] of Object.entries(entries)) {
     out[key] = path.join(dir, `${name}.js`);
@@ -112,8 +137,13 @@ async function buildAll(dir: string): Promise<Bundles> {
       logLevel: "warning",
     });
   }
+  const base = await buildBase(dir);
   return {
     edge: path.join(edgeDir, "index.js"),
+    edgeBase: base.bundle,
+    base: base.commit,
+    scale: out.scale!,
+    kvSynth: out.kvSynth!,
     floor: out.floor!,
     reference: out.reference!,
     forwarder: out.forwarder!,
@@ -124,9 +154,28 @@ async function buildAll(dir: string): Promise<Bundles> {
   };
 }
 
-function exec(command: string, args: string[]): Promise<string> {
+/**
+ * The edge as of BENCH_BASE (by default the commit where this branch left
+ * main), built exactly as the edge is (`wrangler deploy --dry-run`) from
+ * `git archive` of that commit, with this checkout's node_modules.
+ */
+async function buildBase(dir: string): Promise<{ commit: string; bundle: string }> {
+  const ref = process.env.BENCH_BASE ?? (await exec("git", ["merge-base", "main", "HEAD"])).trim();
+  const commit = (await exec("git", ["rev-parse", "--short", ref])).trim();
+  const tree = path.join(dir, "base");
+  mkdirSync(tree, { recursive: true });
+  const archive = path.join(dir, "base.tar");
+  await exec("git", ["archive", "--format=tar", "-o", archive, commit, "src", "wrangler.toml", "package.json", "tsconfig.json"]);
+  await exec("tar", ["-xf", archive, "-C", tree]);
+  symlinkSync(path.join(ROOT, "node_modules"), path.join(tree, "node_modules"));
+  const outdir = path.join(dir, "edge-base");
+  await exec(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", outdir], tree);
+  return { commit, bundle: path.join(outdir, "index.js") };
+}
+
+function exec(command: string, args: string[], cwd = ROOT): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
+    const child = spawn(command, args, { cwd, env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false" } });
     let output = "";
     child.stdout.on("data", (chunk) => (output += chunk));
     child.stderr.on("data", (chunk) => (output += chunk));
@@ -444,13 +493,55 @@ async function main(): Promise<number> {
   const started = Date.now();
   const dir = mkdtempSync(path.join(os.tmpdir(), "edge-cors-bench-"));
   const children: ChildProcess[] = [];
-  let mf: Miniflare | null = null;
   try {
-    process.stdout.write("building the deployable bundle (wrangler deploy --dry-run) and the bench workers…\n");
+    process.stdout.write("building the deployable bundle (wrangler deploy --dry-run), the edge before this branch and the bench workers…\n");
     const bundles = await buildAll(dir);
     const bundleBytes = readFileSync(bundles.edge);
     const bundleGzip = gzipSync(bundleBytes, { level: 9 }).length;
+    const load = ONLY === "scale" ? null : await loadPart(bundles, dir, children);
+    const scale =
+      ONLY === "load"
+        ? null
+        : await scaleBench({
+            edge: bundles.edge,
+            scale: bundles.scale,
+            kvSynth: bundles.kvSynth,
+            directWorker,
+            edgeVars,
+            runtimeCpuNs,
+            findRuntimePid,
+            log: (line) => process.stdout.write(line + "\n"),
+          });
 
+    const results: Results = {
+      date: new Date().toISOString(),
+      command: ONLY ? `BENCH_ONLY=${ONLY} npm run bench` : "npm run bench",
+      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryGiB: Math.round(os.totalmem() / 2 ** 30), ...versions() },
+      settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS, base: bundles.base },
+      ...(load ?? {}),
+      scale,
+      bundle: { bytes: bundleBytes.length, gzipBytes: bundleGzip, wrangler: bundles.wranglerReport },
+      seconds: (Date.now() - started) / 1000,
+    };
+    const verdicts = judge(results);
+    print(results, verdicts);
+    const resultsDir = path.join(ROOT, "bench/results");
+    mkdirSync(resultsDir, { recursive: true });
+    const file = path.join(resultsDir, `bench-${results.date.replace(/[:.]/g, "-")}.json`);
+    writeFileSync(file, JSON.stringify({ ...results, targets: verdicts }, null, 2) + "\n");
+    writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify({ ...results, targets: verdicts }, null, 2) + "\n");
+    process.stdout.write(`\nwritten to ${path.relative(ROOT, file)} (and bench/results/latest.json)\n`);
+    return verdicts.every((v) => v.pass) ? 0 : 1;
+  } finally {
+    for (const child of children) child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The load rounds, the micro-benchmarks, KV in the steady state and the cold starts. */
+async function loadPart(bundles: Bundles, dir: string, children: ChildProcess[]) {
+  let mf: Miniflare | null = null;
+  try {
     const origin = await startChild("origin.ts");
     children.push(origin.child);
     const originUrl = `http://127.0.0.1:${(origin.first as { port: number }).port}`;
@@ -473,6 +564,7 @@ async function main(): Promise<number> {
         directWorker("forwarder", bundles.forwarder, { bindings: { ORIGIN_URL: originUrl } }),
         directWorker("hono", bundles.hono, { bindings: { ORIGIN_URL: originUrl } }),
         directWorker("edge", bundles.edge, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: edgeVars(originUrl, 30) }),
+        directWorker("edge-base", bundles.edgeBase, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: edgeVars(originUrl, 30) }),
         directWorker("edge-kv30", bundles.edge, { wrappedBindings: { CORS_POLICY: "kv-counter" }, bindings: edgeVars(originUrl, 30) }),
         directWorker("edge-kv1", bundles.edge, { wrappedBindings: { CORS_POLICY: "kv-counter" }, bindings: edgeVars(originUrl, 1) }),
         directWorker("micro", bundles.micro),
@@ -483,7 +575,7 @@ async function main(): Promise<number> {
     const kv = await mf.getKVNamespace("CORS_POLICY", "edge");
     await kv.put("default", JSON.stringify(LOAD_POLICY));
     const urls = new Map<string, string>();
-    for (const name of ["floor", "reference", "forwarder", "hono", "edge", "edge-kv30", "edge-kv1", "micro"]) {
+    for (const name of ["floor", "reference", "forwarder", "hono", "edge", "edge-base", "edge-kv30", "edge-kv1", "micro"]) {
       urls.set(name, (await mf.unsafeGetDirectURL(name)).href);
     }
     for (const s of SCENARIOS) await checkAnswer(urls.get(s.worker)! + PATH.slice(1), s);
@@ -501,54 +593,107 @@ async function main(): Promise<number> {
     process.stdout.write("cold starts…\n");
     const cold: Record<number, { firstMs: number; warmMs: number }[]> = { 1: [], 10_000: [] };
     for (let i = 0; i < 3; i++) for (const size of [1, 10_000]) cold[size]!.push(await coldStart(bundles.edge, size));
-
-    const results = {
-      date: new Date().toISOString(),
-      command: "npm run bench",
-      machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? "", memoryGiB: Math.round(os.totalmem() / 2 ** 30), ...versions() },
-      settings: { rounds: ROUNDS, seconds: SECONDS, connections: CONNECTIONS },
+    return {
       scenarios,
       micro: decisions,
       kv: [kvSteady, kvShortTtl],
       coldStart: Object.fromEntries(
         Object.entries(cold).map(([size, runs]) => [size, { firstMs: median(runs.map((r) => r.firstMs)), warmMs: median(runs.map((r) => r.warmMs)), runs }]),
       ),
-      bundle: { bytes: bundleBytes.length, gzipBytes: bundleGzip, wrangler: bundles.wranglerReport },
-      seconds: (Date.now() - started) / 1000,
     };
-    const verdicts = judge(results);
-    print(results, verdicts);
-    const resultsDir = path.join(ROOT, "bench/results");
-    mkdirSync(resultsDir, { recursive: true });
-    const file = path.join(resultsDir, `bench-${results.date.replace(/[:.]/g, "-")}.json`);
-    writeFileSync(file, JSON.stringify({ ...results, targets: verdicts }, null, 2) + "\n");
-    writeFileSync(path.join(resultsDir, "latest.json"), JSON.stringify({ ...results, targets: verdicts }, null, 2) + "\n");
-    process.stdout.write(`\nwritten to ${path.relative(ROOT, file)} (and bench/results/latest.json)\n`);
-    return verdicts.every((v) => v.pass) ? 0 : 1;
   } finally {
     if (mf) await mf.dispose();
-    for (const child of children) child.kill();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 
 interface Results {
-  scenarios: Awaited<ReturnType<typeof loadRounds>>;
-  micro: Awaited<ReturnType<typeof micro>>;
-  kv: KvResult[];
-  coldStart: Record<string, { firstMs: number; warmMs: number }>;
+  date: string;
+  command: string;
+  settings: Record<string, unknown>;
+  /** The load part: absent with BENCH_ONLY=scale. */
+  scenarios?: Awaited<ReturnType<typeof loadRounds>>;
+  micro?: Awaited<ReturnType<typeof micro>>;
+  kv?: KvResult[];
+  coldStart?: Record<string, { firstMs: number; warmMs: number }>;
+  /** The scale part: null with BENCH_ONLY=load. */
+  scale: ScaleResults | null;
   bundle: { bytes: number; gzipBytes: number; wrangler: string };
   machine: Record<string, unknown>;
   seconds: number;
 }
 
+type LoadResults = Required<Pick<Results, "scenarios" | "micro" | "kv" | "coldStart">>;
+
+/** Today's edge over the edge before this branch, round by round (same minute, same noise), then the median. */
+function vsBase(r: LoadResults, id: string, pick: (run: Run) => number): number {
+  const edge = r.scenarios.find((s) => s.id === id)!.rounds;
+  const base = r.scenarios.find((s) => s.id === `${id}@base`)!.rounds;
+  return median(edge.map((run, i) => pick(run) / pick(base[i]!)));
+}
+
 function judge(r: Results): Verdict[] {
+  const verdicts: Verdict[] = r.scenarios ? judgeLoad(r as Results & LoadResults) : [];
+  verdicts.push({ target: `bundle < ${TARGET.bundleGzipBytes / 1024} KiB gzipped`, value: `${fixed(r.bundle.gzipBytes / 1024, 1)} KiB`, pass: r.bundle.gzipBytes < TARGET.bundleGzipBytes });
+  if (r.scale) verdicts.push(...judgeScale(r.scale));
+  return verdicts;
+}
+
+function judgeScale(s: ScaleResults): Verdict[] {
+  const verdicts: Verdict[] = [];
+  for (const row of s.cold) {
+    if (row.size < 10_000) continue;
+    verdicts.push({
+      target: `cold load ${row.size.toLocaleString("en")} + ${row.size.toLocaleString("en")} (${fixed(row.bytes / 2 ** 20)} MiB) in workerd: validate + compile ≤ ${TARGET.loadVsParse}× JSON.parse of the same text`,
+      value: `${fixed(row.ratio, 1)}× (${fixed(row.validateCompileMs, 1)} ms against ${fixed(row.parseMs, 1)} ms)`,
+      pass: row.ratio <= TARGET.loadVsParse,
+    });
+  }
+  const smallest = s.cold[0]!;
+  const largest = s.cold.at(-1)!;
+  const linearity = largest.nsPerEntry / smallest.nsPerEntry;
+  verdicts.push({
+    target: `cold load linear: ns per entry at ${largest.entries.toLocaleString("en")} entries ≤ ${TARGET.loadLinearity}× at ${smallest.entries.toLocaleString("en")}`,
+    value: `${fixed(linearity)}× (${fixed(largest.nsPerEntry, 0)} ns against ${fixed(smallest.nsPerEntry, 0)} ns)`,
+    pass: linearity <= TARGET.loadLinearity,
+  });
+  const cpu = median(s.first[10_000]!.map((run) => run.cpuMs));
+  verdicts.push({
+    target: `first request with 10,000 + 10,000 (read from KV, validated, compiled, answered): workerd CPU < ${TARGET.firstRequestCpuMs} ms`,
+    value: `${fixed(cpu, 1)} ms (median of 3; wall ${fixed(median(s.first[10_000]!.map((run) => run.wallMs)), 1)} ms)`,
+    pass: cpu < TARGET.firstRequestCpuMs,
+  });
+  for (const row of s.heap) {
+    verdicts.push({
+      target: `compiled policy ${row.size.toLocaleString("en")} + ${row.size.toLocaleString("en")}: isolate heap ≤ ${TARGET.heapRatio}× its JSON text's`,
+      value: `${fixed(row.ratio)}× (${fixed(row.policyBytes / 2 ** 20, 2)} MiB against ${fixed(row.textBytes / 2 ** 20, 2)} MiB)`,
+      pass: row.ratio <= TARGET.heapRatio,
+    });
+  }
+  const h = s.hosts;
+  verdicts.push({
+    target: `${h.hosts.toLocaleString("en")} hostnames with their own keys, in turn: isolate heap flat (largest once the store is full ≤ ${TARGET.hostsFlatness}× the heap then)`,
+    value: `${fixed(h.flatness)}× (${h.heap.map((p) => `${p.after}: ${fixed(p.bytes / 2 ** 20, 1)} MiB`).join(", ")})`,
+    pass: h.flatness <= TARGET.hostsFlatness,
+  });
+  verdicts.push({
+    target: `${h.hosts.toLocaleString("en")} hostnames, second pass: no KV read after a host's first request (reads per 10,000 requests)`,
+    value: `${fixed(h.secondPass.readsPer10k, 0)} reads per 10,000 (${h.secondPass.reads} in ${h.secondPass.requests})`,
+    pass: h.secondPass.reads === 0,
+  });
+  return verdicts;
+}
+
+function judgeLoad(r: LoadResults): Verdict[] {
   const verdicts: Verdict[] = [];
   const scenario = (id: string) => r.scenarios.find((s) => s.id === id)!;
   for (const id of ["preflight allowed: edge", "preflight refused: edge", "forwarded GET: edge"]) {
     const s = scenario(id);
     verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsFloor)} of its floor (req/s measured)`, value: pct(s.rpsRatio), pass: s.rpsRatio >= TARGET.vsFloor });
     verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsFloor)} of its floor (from workerd CPU per request)`, value: pct(s.runtimeRatio), pass: s.runtimeRatio >= TARGET.vsFloor });
+    const rps = vsBase(r, id, (run) => run.rps);
+    const cpu = vsBase(r, id, (run) => 1 / run.runtimeUsPerRequest);
+    verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsBase)} of the edge before this branch (req/s measured)`, value: pct(rps), pass: rps >= TARGET.vsBase });
+    verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsBase)} of the edge before this branch (from workerd CPU per request)`, value: pct(cpu), pass: cpu >= TARGET.vsBase });
   }
   const ns = (size: number, name: string) => r.micro.decisions.find((d) => d.size === size && d.case === name)!.ns;
   const worstAllowed = Math.max(...MICRO_SIZES.map((size) => ns(size, "preflight-allowed")));
@@ -568,12 +713,57 @@ function judge(r: Results): Verdict[] {
     value: `${short.reads} reads (bound ${short.bound}), max ${fixed(short.maxLatencyMs, 1)} ms`,
     pass: short.reads <= short.bound && short.maxLatencyMs < KV_DELAY_MS,
   });
-  verdicts.push({ target: `bundle < ${TARGET.bundleGzipBytes / 1024} KiB gzipped`, value: `${fixed(r.bundle.gzipBytes / 1024, 1)} KiB`, pass: r.bundle.gzipBytes < TARGET.bundleGzipBytes });
   return verdicts;
 }
 
 function print(r: Results, verdicts: Verdict[]): void {
   const out: string[] = [""];
+  if (r.scenarios) printLoad(r as Results & LoadResults, out);
+  if (r.scale) printScale(r.scale, out);
+  out.push("", `Bundle: ${fixed(r.bundle.bytes / 1024, 1)} KiB, ${fixed(r.bundle.gzipBytes / 1024, 1)} KiB gzipped (gzip -9); wrangler: ${r.bundle.wrangler}`);
+  const m = r.machine;
+  out.push("", `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB; Node ${m.node}, workerd ${m.workerd}, Miniflare ${m.miniflare}, autocannon ${m.autocannon}. Took ${fixed(r.seconds, 0)} s.`);
+  out.push("", "Targets:");
+  for (const v of verdicts) out.push(`  ${v.pass ? "PASS" : "MISS"}  ${v.target}: ${v.value}`);
+  process.stdout.write(out.join("\n") + "\n");
+}
+
+function printScale(s: ScaleResults, out: string[]): void {
+  out.push("", "Cold load inside workerd: the policy read from KV, then JSON.parse alone against parsePolicy + compilePolicy (best of 15, alternating):");
+  out.push(
+    table([
+      ["listed + patterns", "entries", "MiB", "JSON.parse ms", "parse+validate+compile ms", "validate+compile ÷ parse", "ns/entry"],
+      ...s.cold.map((c) => [
+        `${c.size.toLocaleString("en")} + ${c.size.toLocaleString("en")}`,
+        c.entries.toLocaleString("en"),
+        fixed(c.bytes / 2 ** 20),
+        fixed(c.parseMs, 2),
+        fixed(c.loadMs, 2),
+        `${fixed(c.ratio, 1)}×`,
+        fixed(c.nsPerEntry, 0),
+      ]),
+    ]),
+  );
+  out.push("", "First request of a fresh workerd (policy under default in KV; workerd CPU from /proc, median of 3):");
+  for (const size of FIRST_REQUEST_SIZES) {
+    const runs = s.first[size]!;
+    out.push(`  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: CPU ${fixed(median(runs.map((r) => r.cpuMs)), 1)} ms, wall ${fixed(median(runs.map((r) => r.wallMs)), 1)} ms`);
+  }
+  out.push("", "Isolate heap (inspector, after a full collection) of a compiled policy against its JSON text:");
+  out.push(
+    table([
+      ["listed + patterns", "text MiB", "compiled MiB", "compiled ÷ text"],
+      ...s.heap.map((h) => [`${h.size.toLocaleString("en")} + ${h.size.toLocaleString("en")}`, fixed(h.textBytes / 2 ** 20, 2), fixed(h.policyBytes / 2 ** 20, 2), `${fixed(h.ratio)}×`]),
+    ]),
+  );
+  const h = s.hosts;
+  out.push("", `${h.hosts.toLocaleString("en")} hostnames, each with a policy of its own (${s.loadPolicyBytes} bytes), one preflight each, twice over (TTL longer than the run):`);
+  out.push(`  isolate heap: ${h.heap.map((p) => `${p.after}: ${fixed(p.bytes / 2 ** 20, 1)} MiB`).join(", ")}`);
+  out.push(`  first pass: ${h.firstPass.reads} KV reads in ${h.firstPass.requests} requests, ${fixed(h.firstPass.seconds, 1)} s`);
+  out.push(`  second pass: ${h.secondPass.reads} KV reads in ${h.secondPass.requests} requests (${fixed(h.secondPass.readsPer10k, 0)} per 10,000), ${fixed(h.secondPass.seconds, 1)} s`);
+}
+
+function printLoad(r: Results & LoadResults, out: string[]): void {
   out.push(`Load: medians of ${ROUNDS} alternating rounds of ${SECONDS} s, ${CONNECTIONS} connections; ratios are to the floor in the same round.`);
   out.push("“workerd µs/req”: the runtime's CPU time per answer; its “of floor” is the floor's CPU per answer over this one's, the throughput a core could reach.");
   out.push("“loader CPU”: the most the load generator used of one core in any run (near 100% would make it the bottleneck).");
@@ -599,6 +789,12 @@ function print(r: Results, verdicts: Verdict[]): void {
   out.push(
     `edge ÷ hono cors, throughput: preflight allowed ${vsHono("preflight allowed: edge", "preflight allowed: hono cors")}×, refused ${vsHono("preflight refused: edge", "preflight refused: hono cors")}×, forwarded ${vsHono("forwarded GET: edge", "forwarded GET: hono cors")}×`,
   );
+  const base = (id: string) => `${fixed(vsBase(r, id, (run) => run.rps))}× (CPU ${fixed(vsBase(r, id, (run) => 1 / run.runtimeUsPerRequest))}×)`;
+  out.push(
+    `edge ÷ edge before this branch (same rounds), throughput: preflight allowed ${base("preflight allowed: edge")}, refused ${base("preflight refused: edge")}, forwarded ${base("forwarded GET: edge")}`,
+  );
+  const reference = r.scenarios.find((s) => s.id.startsWith("preflight reference"))!;
+  out.push(`edge ÷ reference (the edge's allowed answer as a constant from a plain worker), allowed preflight throughput: ${fixed(r.scenarios.find((s) => s.id === "preflight allowed: edge")!.rpsRatio / reference.rpsRatio)}×`);
   out.push("", `Decision alone, inside workerd (ns per decision, best of ${MICRO_PASSES * 2} batches):`);
   out.push(
     table([
@@ -631,12 +827,6 @@ function print(r: Results, verdicts: Verdict[]): void {
   for (const [size, c] of Object.entries(r.coldStart)) {
     out.push(`  ${Number(size).toLocaleString("en")} origins + ${Number(size).toLocaleString("en")} patterns: first ${fixed(c.firstMs, 1)} ms, next ${fixed(c.warmMs, 1)} ms`);
   }
-  out.push("", `Bundle: ${fixed(r.bundle.bytes / 1024, 1)} KiB, ${fixed(r.bundle.gzipBytes / 1024, 1)} KiB gzipped (gzip -9); wrangler: ${r.bundle.wrangler}`);
-  const m = r.machine;
-  out.push("", `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB; Node ${m.node}, workerd ${m.workerd}, Miniflare ${m.miniflare}, autocannon ${m.autocannon}. Took ${fixed(r.seconds, 0)} s.`);
-  out.push("", "Targets:");
-  for (const v of verdicts) out.push(`  ${v.pass ? "PASS" : "MISS"}  ${v.target}: ${v.value}`);
-  process.stdout.write(out.join("\n") + "\n");
 }
 
 main().then(

@@ -8,7 +8,7 @@
  * shared hosting platforms a browser app is most likely to sit on.
  */
 
-const HOSTING = new Set([
+export const HOSTING: ReadonlySet<string> = new Set([
   "github.io", "githubusercontent.com", "gitlab.io", "bitbucket.io", "codeberg.page",
   "pages.dev", "workers.dev", "r2.dev", "trycloudflare.com",
   "vercel.app", "now.sh", "netlify.app", "netlify.com", "herokuapp.com", "herokussl.com",
@@ -28,15 +28,17 @@ const HOSTING = new Set([
 ]);
 
 /** Second-level labels that country registries hand out to the public. */
-const GENERIC_SECOND_LEVEL = new Set([
+export const GENERIC_SECOND_LEVEL: ReadonlySet<string> = new Set([
   "ac", "co", "com", "edu", "gov", "go", "gob", "gouv", "govt", "ltd", "me", "mil", "ne", "net",
   "nhs", "nic", "nom", "or", "org", "plc", "sch", "info", "biz", "gen", "firm", "ind", "web",
 ]);
 
 /** Whether names directly under `domain` are handed out to the public. */
 export function isPublicSuffix(domain: string): boolean {
-  const labels = domain.split(".");
-  if (labels.length === 1) return true;
+  // Without splitting into labels: a policy may hold 100,000 patterns.
+  const dot = domain.indexOf(".");
+  if (dot === -1) return true;
   if (HOSTING.has(domain)) return true;
-  return labels.length === 2 && labels[1]!.length === 2 && GENERIC_SECOND_LEVEL.has(labels[0]!);
+  const twoLabels = domain.indexOf(".", dot + 1) === -1;
+  return twoLabels && domain.length - dot - 1 === 2 && GENERIC_SECOND_LEVEL.has(domain.slice(0, dot));
 }

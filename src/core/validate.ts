@@ -3,7 +3,7 @@
  * about, a message and a one-line hint. It never throws on any input.
  */
 import { isToken } from "./headers.js";
-import { checkOrigin, isInsecure, type OriginEntry, type OriginProblem } from "./origin.js";
+import { checkOrigin, isInsecure, keepMatcher, OriginMatcher, type OriginEntry, type OriginProblem } from "./origin.js";
 import { normalizePath, pathReadings } from "./path.js";
 import { isPublicSuffix } from "./public-suffix.js";
 import {
@@ -149,8 +149,8 @@ export function validatePolicy(input: unknown): ValidationResult {
 interface Scope {
   path: string;
   values: Partial<Rules>;
-  /** JSON path of each entry of `values.origins`, in the same order. */
-  originPaths: string[];
+  /** Index in the written list of each entry of `values.origins`, in the same order (its JSON path is built only to report it). */
+  originIndexes: number[];
   /** JSON path of each entry of the token lists in `values`, in the same order. */
   tokenPaths: Partial<Record<TokenField, string[]>>;
 }
@@ -235,7 +235,7 @@ function readRoutePath(value: unknown, path: string, report: Report): string | n
 
 /** Reads the rule fields present in `object`, reporting each bad value. */
 function readScope(object: Record<string, unknown>, path: string, report: Report): Scope {
-  const scope: Scope = { path, values: {}, originPaths: [], tokenPaths: {} };
+  const scope: Scope = { path, values: {}, originIndexes: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
   for (const name of ["credentials", "allowInsecureOriginsWithCredentials", "blockCrossOriginWrites"] as const) {
@@ -289,36 +289,45 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
     return;
   }
   const entries: OriginEntry[] = [];
-  const seen = new Set<string>();
-  value.forEach((item: unknown, index) => {
-    const itemPath = `${path}[${index}]`;
+  // Finds duplicates, and is then kept for the compiler: hashing 100,000 origins once is enough.
+  const matcher = new OriginMatcher();
+  // A plain loop, and each JSON path built only when reported: lists run to 100,000 entries.
+  for (let index = 0; index < value.length; index++) {
+    const item: unknown = value[index];
+    // Holes of a sparse list are skipped, as forEach skipped them.
+    if (item === undefined && !(index in value)) continue;
     if (typeof item !== "string") {
-      report.error(itemPath, "wrong-type", `an origin must be a string, not ${typeName(item)}`, 'write "https://app.example.com"');
-      return;
+      report.error(elementPath(path, index), "wrong-type", `an origin must be a string, not ${typeName(item)}`, 'write "https://app.example.com"');
+      continue;
     }
     if (item === "*") {
-      report.error(itemPath, "wildcard-in-origin-list", '"*" inside the origins list', 'write "origins": "*" to allow any origin, or list the origins');
-      return;
+      report.error(elementPath(path, index), "wildcard-in-origin-list", '"*" inside the origins list', 'write "origins": "*" to allow any origin, or list the origins');
+      continue;
     }
     const check = checkOrigin(item);
     if (!check.ok) {
       const code = check.problem === "bad-pattern" || check.problem === "pattern-over-ip" ? "origin-pattern" : "origin-not-canonical";
       const hint = check.canonical ? `write "${check.canonical}"` : ORIGIN_HINTS[check.problem];
-      report.error(itemPath, code, `${quote(item)} is not a canonical origin or pattern (${check.problem})`, hint);
-      return;
+      report.error(elementPath(path, index), code, `${quote(item)} is not a canonical origin or pattern (${check.problem})`, hint);
+      continue;
     }
-    if (seen.has(item)) report.warn(itemPath, "duplicate", `${quote(item)} is listed twice`, "remove the second one");
-    seen.add(item);
+    if (!matcher.add(check.entry)) report.warn(elementPath(path, index), "duplicate", `${quote(item)} is listed twice`, "remove the second one");
     if (item === "null") {
-      report.warn(itemPath, "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
+      report.warn(elementPath(path, index), "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
     }
     if (item.startsWith("file://")) {
-      report.warn(itemPath, "file-origin", `browsers send the origin of a file: page as "null", never ${quote(item)}, so this entry matches nothing`, "serve the page over http(s), and list that origin");
+      report.warn(elementPath(path, index), "file-origin", `browsers send the origin of a file: page as "null", never ${quote(item)}, so this entry matches nothing`, "serve the page over http(s), and list that origin");
     }
     entries.push(check.entry);
-    scope.originPaths.push(itemPath);
-  });
+    scope.originIndexes.push(index);
+  }
+  keepMatcher(entries, matcher);
   scope.values.origins = entries;
+}
+
+/** The JSON path of a list's element, built only when a problem is reported there. */
+function elementPath(path: string, index: number): string {
+  return `${path}[${index}]`;
 }
 
 /** Reads `"*"` or a list of HTTP tokens; `"*"` stands for `["*"]`. */
@@ -400,7 +409,7 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
   const credentialsOwn = isTop || own.values.credentials !== undefined;
   const insecureOwn = isTop || own.values.allowInsecureOriginsWithCredentials !== undefined;
   const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
-  const causedAt = (index: number, field: string) => (originsOwn ? own.originPaths[index]! : `${own.path}.${field}`);
+  const causedAt = (index: number, field: string) => (originsOwn ? `${own.path}.origins[${own.originIndexes[index]}]` : `${own.path}.${field}`);
   if (rules.origins === "*") {
     if (originsOwn || credentialsOwn) {
       report.error(originsOwn ? `${own.path}.origins` : `${own.path}.credentials`, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
@@ -409,13 +418,12 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
   }
   rules.origins.forEach((entry, index) => {
     if (originsOwn || credentialsOwn) {
-      const path = causedAt(index, "credentials");
       if (entry.kind === "exact" && entry.origin === "null") {
-        report.error(path, "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
+        report.error(causedAt(index, "credentials"), "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
         return;
       }
-      if (entry.kind === "pattern" && isPublicSuffix(entry.domain.replace(/\.$/, ""))) {
-        report.error(path, "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
+      if (entry.kind === "pattern" && isPublicSuffix(entry.domain.endsWith(".") ? entry.domain.slice(0, -1) : entry.domain)) {
+        report.error(causedAt(index, "credentials"), "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
         return;
       }
     }

@@ -127,7 +127,7 @@ export class PolicyStore {
   private slotFor(key: string): Slot {
     let slot = this.slots.get(key);
     if (!slot) {
-      if (this.slots.size >= this.maxSlots) this.slots.delete(this.slots.keys().next().value!);
+      if (this.slots.size >= this.maxSlots) this.evict();
       slot = { value: null, expires: 0, loading: null };
     }
     this.touch(key, slot);
@@ -144,6 +144,19 @@ export class PolicyStore {
 
   private reloadOnce(key: string, slot: Slot, options: StoreOptions): Promise<void> {
     return this.reload(key, slot, options).finally(() => (slot.loading = null));
+  }
+
+  /**
+   * Forgets the least recently used key, never `default`: it stands behind
+   * every hostname without a key of its own, so a stream of hostnames that
+   * all have one must not push it out and make the next stray request wait on KV.
+   */
+  private evict(): void {
+    for (const key of this.slots.keys()) {
+      if (key === DEFAULT_KEY) continue;
+      this.slots.delete(key);
+      return;
+    }
   }
 
   private async reload(key: string, slot: Slot, { kv, ttlMs }: StoreOptions): Promise<void> {

@@ -7,7 +7,7 @@
  */
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { MAX_POLICY_BYTES } from "../../src/core/index.js";
+import { MAX_POLICY_BYTES, type CompiledPolicy } from "../../src/core/index.js";
 import { CANDIDATE_PREFIX, KV_TIMEOUT_MS, PolicyStore } from "../../src/worker/policy-store.js";
 import { corsHeaders, putPolicy, send, uniqueHost, uniquePath } from "../worker/helpers.js";
 import { bytesOf, logLines, sha256 } from "./helpers.js";
@@ -243,4 +243,25 @@ describe("hostile hostnames", () => {
     await store.policyFor("two.test", options); // read again
     expect(reads).toEqual(["one.test", "two.test", "three.test", "two.test"]);
   });
+
+  it("never forgets default, however many hostnames with keys of their own come after it", async () => {
+    const values: Record<string, string> = { default: JSON.stringify(B) };
+    for (let i = 0; i < 50; i++) values[`own${i}.test`] = JSON.stringify(A);
+    const { kv, reads } = countingKv(values);
+    const store = new PolicyStore({ maxSlots: 3 });
+    const options = { kv, ttlMs: 60_000, waitUntil: () => {} };
+    await store.policyFor("stray.test", options); // no key of its own: reads default
+    for (let i = 0; i < 50; i++) await store.policyFor(`own${i}.test`, options); // never touch default
+    expect(store.size).toBeLessThanOrEqual(3);
+    expect(allowsB(await store.policyFor("another-stray.test", options))).toBe(true);
+    expect(reads.filter((key) => key === "default")).toEqual(["default"]);
+    // The other keys still go least recently used first.
+    expect(reads.filter((key) => key === "own0.test")).toEqual(["own0.test"]);
+    await store.policyFor("own0.test", options);
+    expect(reads.filter((key) => key === "own0.test")).toEqual(["own0.test", "own0.test"]);
+  });
 });
+
+function allowsB(policy: CompiledPolicy | null): boolean {
+  return policy !== null && policy.rules.origins !== "*" && policy.rules.origins.matches("https://b.test");
+}

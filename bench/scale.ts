@@ -1,0 +1,326 @@
+/**
+ * The scale part of `npm run bench` (issue 14), all inside workerd:
+ * - cold load: a big policy read from KV, parsed, validated and compiled, with
+ *   validate + compile as a multiple of `JSON.parse` of the same text, and how
+ *   the cost per entry grows from 1,000 to 100,000 entries;
+ * - the first request's workerd CPU with such a policy, in a fresh workerd;
+ * - the isolate heap that a compiled policy holds, against its JSON text;
+ * - 100,000 hostnames, each with a policy of its own, requested in turn twice:
+ *   the isolate heap along the way, and the KV reads of the second pass.
+ *
+ * Heap sizes come from the inspector (`Runtime.getHeapUsage` after
+ * `HeapProfiler.collectGarbage`), as the isolate sees them.
+ */
+import http from "node:http";
+import { Miniflare, type WorkerOptions } from "miniflare";
+import WebSocket from "ws";
+import { LOAD_POLICY, sizedPolicy } from "./policies.js";
+
+export interface ScaleContext {
+  edge: string;
+  scale: string;
+  kvSynth: string;
+  directWorker: (name: string, scriptPath: string, extra?: Partial<WorkerOptions>) => WorkerOptions;
+  edgeVars: (originUrl: string, ttlSeconds: number) => Record<string, string>;
+  runtimeCpuNs: (pid: number) => number;
+  findRuntimePid: () => number;
+  log: (line: string) => void;
+}
+
+/** Listed origins (and as many patterns) of the policies timed: 1,000 to 100,000 entries in all. */
+export const COLD_SIZES = [500, 1_000, 10_000, 50_000];
+export const FIRST_REQUEST_SIZES = [1, 10_000, 50_000];
+export const HEAP_SIZES = [1_000, 10_000, 50_000];
+export const HOSTS = Number(process.env.BENCH_HOSTS ?? 100_000);
+const KV_ID = "bench-scale";
+const INSPECTOR_PORT = Number(process.env.BENCH_INSPECTOR_PORT ?? 9329);
+
+const entries = (size: number) => size * 2;
+
+// ---------------------------------------------------------------- inspector
+
+/** A Chrome DevTools Protocol session with one worker's isolate. */
+class Inspector {
+  private id = 0;
+  private constructor(private readonly socket: WebSocket) {}
+
+  static async open(worker: string): Promise<Inspector> {
+    const socket = new WebSocket(`ws://127.0.0.1:${INSPECTOR_PORT}/core:user:${worker}`);
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    const inspector = new Inspector(socket);
+    await inspector.call("Runtime.enable");
+    await inspector.call("HeapProfiler.enable");
+    return inspector;
+  }
+
+  call(method: string, params: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+    const id = ++this.id;
+    return new Promise((resolve, reject) => {
+      const onMessage = (data: WebSocket.RawData) => {
+        const message = JSON.parse(String(data)) as { id?: number; result?: Record<string, unknown>; error?: unknown };
+        if (message.id !== id) return;
+        this.socket.off("message", onMessage);
+        if (message.error) reject(new Error(`${method}: ${JSON.stringify(message.error)}`));
+        else resolve(message.result ?? {});
+      };
+      this.socket.on("message", onMessage);
+      this.socket.send(JSON.stringify({ id, method, params }));
+    });
+  }
+
+  /**
+   * Bytes in use in the isolate heap after a full collection. workerd runs
+   * the collection only when the isolate next wakes, so `poke` sends it a request.
+   */
+  async heapAfterGc(poke: () => Promise<unknown>): Promise<number> {
+    let collected = false;
+    const collection = this.call("HeapProfiler.collectGarbage").then(() => (collected = true));
+    // The message may reach the isolate after a poke has come and gone: poke until it has run.
+    for (let i = 0; !collected; i++) {
+      if (i === 200) throw new Error("the isolate never ran HeapProfiler.collectGarbage");
+      await poke();
+      await Promise.race([collection, new Promise((resolve) => setTimeout(resolve, 25))]);
+    }
+    const usage = await this.call("Runtime.getHeapUsage");
+    return usage.usedSize as number;
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+async function getJson<T>(url: string): Promise<T> {
+  const response = await fetch(url);
+  const body = (await response.json()) as T & { error?: string };
+  if (!response.ok) throw new Error(`${url}: ${body.error}`);
+  return body;
+}
+
+// ---------------------------------------------------------------- cold load and heap
+
+interface ColdRow {
+  size: number;
+  entries: number;
+  bytes: number;
+  parseMs: number;
+  loadMs: number;
+  validateCompileMs: number;
+  ratio: number;
+  nsPerEntry: number;
+}
+
+interface HeapRow {
+  size: number;
+  entries: number;
+  textBytes: number;
+  policyBytes: number;
+  ratio: number;
+}
+
+async function coldAndHeap(ctx: ScaleContext) {
+  const mf = new Miniflare({
+    inspectorPort: INSPECTOR_PORT,
+    workers: [ctx.directWorker("scale", ctx.scale, { kvNamespaces: { CORS_POLICY: KV_ID } })],
+  });
+  try {
+    const url = (await mf.unsafeGetDirectURL("scale")).href;
+    const kv = await mf.getKVNamespace("CORS_POLICY", "scale");
+    ctx.log("storing the sized policies in KV…");
+    for (const size of new Set([...COLD_SIZES, ...HEAP_SIZES])) await kv.put(`size-${size}`, JSON.stringify(sizedPolicy(size)));
+
+    ctx.log("cold load inside workerd (JSON.parse against parsePolicy + compilePolicy, best of 3 passes × 5)…");
+    const best = new Map<number, ColdRow>();
+    for (let pass = 0; pass < 3; pass++) {
+      for (const size of COLD_SIZES) {
+        const r = await getJson<{ bytes: number; parseMs: number; loadMs: number }>(`${url}cold?key=size-${size}&repeats=5`);
+        const previous = best.get(size);
+        best.set(size, {
+          size,
+          entries: entries(size),
+          bytes: r.bytes,
+          parseMs: Math.min(r.parseMs, previous?.parseMs ?? Infinity),
+          loadMs: Math.min(r.loadMs, previous?.loadMs ?? Infinity),
+          validateCompileMs: 0,
+          ratio: 0,
+          nsPerEntry: 0,
+        });
+      }
+    }
+    const cold = COLD_SIZES.map((size) => {
+      const row = best.get(size)!;
+      const validateCompileMs = row.loadMs - row.parseMs;
+      return { ...row, validateCompileMs, ratio: validateCompileMs / row.parseMs, nsPerEntry: (validateCompileMs * 1e6) / row.entries };
+    });
+
+    ctx.log("heap of compiled policies against their JSON text (inspector)…");
+    const inspector = await Inspector.open("scale");
+    const poke = () => fetch(`${url}nothing`).then((r) => r.arrayBuffer());
+    const heap: HeapRow[] = [];
+    try {
+      for (const size of HEAP_SIZES) {
+        const held = async (what: "text" | "policy") => {
+          await getJson(`${url}drop`);
+          const before = await inspector.heapAfterGc(poke);
+          await getJson(`${url}hold?key=size-${size}&what=${what}`);
+          const after = await inspector.heapAfterGc(poke);
+          await getJson(`${url}drop`);
+          return after - before;
+        };
+        const textBytes = await held("text");
+        const policyBytes = await held("policy");
+        heap.push({ size, entries: entries(size), textBytes, policyBytes, ratio: policyBytes / textBytes });
+      }
+    } finally {
+      inspector.close();
+    }
+    return { cold, heap };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- first request
+
+interface FirstRequestRun {
+  wallMs: number;
+  cpuMs: number;
+}
+
+/** The first request of a fresh workerd whose policy is in KV only: wall time and workerd's CPU for it. */
+async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstRequestRun> {
+  const mf = new Miniflare({
+    workers: [ctx.directWorker("edge", ctx.edge, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: ctx.edgeVars("http://127.0.0.1:9", 30) })],
+  });
+  try {
+    const url = (await mf.unsafeGetDirectURL("edge")).href + "api/items";
+    const kv = await mf.getKVNamespace("CORS_POLICY", "edge");
+    const policy = sizedPolicy(size);
+    await kv.put("default", JSON.stringify(policy));
+    const pid = ctx.findRuntimePid();
+    const headers = { Origin: (policy.origins as string[])[size - 1]!, "Access-Control-Request-Method": "PUT" };
+    // Let workerd settle after the put, so its CPU is the request's alone.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const cpuBefore = ctx.runtimeCpuNs(pid);
+    const start = performance.now();
+    const response = await fetch(url, { method: "OPTIONS", headers });
+    await response.arrayBuffer();
+    const wallMs = performance.now() - start;
+    const cpuMs = (ctx.runtimeCpuNs(pid) - cpuBefore) / 1e6;
+    if (response.status !== 204) throw new Error(`first request with ${size} + ${size}: answered ${response.status}`);
+    return { wallMs, cpuMs };
+  } finally {
+    await mf.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- many hostnames
+
+interface HostsResult {
+  hosts: number;
+  slotsBound: string;
+  /** Isolate heap (bytes) after this many hostnames of the first pass, and after the second pass. */
+  heap: Array<{ after: string; bytes: number }>;
+  flatness: number;
+  firstPass: { requests: number; reads: number; seconds: number };
+  secondPass: { requests: number; reads: number; readsPer10k: number; seconds: number };
+}
+
+/** Sends one preflight per hostname, `concurrency` at a time, each with its own Host; every answer must be 204. */
+async function sweep(port: number, from: number, to: number, concurrency: number, agent: http.Agent): Promise<void> {
+  let next = from;
+  const one = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const request = http.request(
+        {
+          host: "127.0.0.1",
+          port,
+          path: "/api/items",
+          method: "OPTIONS",
+          agent,
+          headers: { Host: `h${n}.tenants.test`, Origin: `https://app.h${n}.tenants.test`, "Access-Control-Request-Method": "PUT" },
+        },
+        (response) => {
+          response.resume();
+          response.on("end", () => (response.statusCode === 204 ? resolve() : reject(new Error(`h${n}.tenants.test answered ${response.statusCode}`))));
+        },
+      );
+      request.on("error", reject);
+      request.end();
+    });
+  const worker = async () => {
+    while (next < to) await one(next++);
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+async function manyHosts(ctx: ScaleContext): Promise<HostsResult> {
+  let reads = 0;
+  const mf = new Miniflare({
+    inspectorPort: INSPECTOR_PORT,
+    workers: [
+      // A TTL longer than the run: every read after a host's first is then one that memory did not keep.
+      ctx.directWorker("edge", ctx.edge, { wrappedBindings: { CORS_POLICY: "kv-synth" }, bindings: ctx.edgeVars("http://127.0.0.1:9", 3600) }),
+      {
+        name: "kv-synth",
+        modules: true,
+        scriptPath: ctx.kvSynth,
+        serviceBindings: {
+          COUNT: async () => {
+            reads++;
+            return new Response(null, { status: 204 });
+          },
+        },
+      },
+    ],
+  });
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+  try {
+    const port = Number((await mf.unsafeGetDirectURL("edge")).port);
+    const inspector = await Inspector.open("edge");
+    const poke = () => sweep(port, 0, 1, 1, agent);
+    const heap: HostsResult["heap"] = [];
+    try {
+      heap.push({ after: "0", bytes: await inspector.heapAfterGc(poke) });
+      const checkpoints = [10_000, 20_000, 50_000, HOSTS].filter((n, i, all) => n <= HOSTS && all.indexOf(n) === i);
+      let done = 0;
+      let start = performance.now();
+      for (const checkpoint of checkpoints) {
+        await sweep(port, done, checkpoint, 32, agent);
+        done = checkpoint;
+        heap.push({ after: checkpoint.toLocaleString("en"), bytes: await inspector.heapAfterGc(poke) });
+        ctx.log(`  ${checkpoint.toLocaleString("en")} hostnames: isolate heap ${(heap.at(-1)!.bytes / 2 ** 20).toFixed(1)} MiB`);
+      }
+      const firstPass = { requests: HOSTS, reads, seconds: (performance.now() - start) / 1000 };
+      reads = 0;
+      start = performance.now();
+      await sweep(port, 0, HOSTS, 32, agent);
+      const secondReads = reads;
+      const secondPass = { requests: HOSTS, reads: secondReads, readsPer10k: (secondReads * 10_000) / HOSTS, seconds: (performance.now() - start) / 1000 };
+      heap.push({ after: "second pass", bytes: await inspector.heapAfterGc(poke) });
+      // Flat: the heap once the store is full (20,000 hostnames, twice its bound) against the end.
+      const full = heap.find((h) => h.after === "20,000") ?? heap[1]!;
+      const flatness = Math.max(...heap.slice(heap.indexOf(full)).map((h) => h.bytes)) / full.bytes;
+      return { hosts: HOSTS, slotsBound: "MAX_SLOTS", heap, flatness, firstPass, secondPass };
+    } finally {
+      inspector.close();
+    }
+  } finally {
+    agent.destroy();
+    await mf.dispose();
+  }
+}
+
+// ---------------------------------------------------------------- all
+
+export async function scaleBench(ctx: ScaleContext) {
+  const { cold, heap } = await coldAndHeap(ctx);
+  ctx.log("first request of a fresh workerd (3 each, alternating sizes)…");
+  const first: Record<number, FirstRequestRun[]> = Object.fromEntries(FIRST_REQUEST_SIZES.map((size) => [size, []]));
+  for (let i = 0; i < 3; i++) for (const size of FIRST_REQUEST_SIZES) first[size]!.push(await firstRequest(ctx, size));
+  ctx.log(`${HOSTS.toLocaleString("en")} hostnames, each with its own policy, requested in turn, twice…`);
+  const hosts = await manyHosts(ctx);
+  return { cold, heap, first, hosts, loadPolicyBytes: JSON.stringify(LOAD_POLICY).length };
+}
+
+export type ScaleResults = Awaited<ReturnType<typeof scaleBench>>;
