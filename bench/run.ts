@@ -23,6 +23,7 @@ import { build as esbuild } from "esbuild";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import type { LoadJob, LoadResult } from "./load.js";
 import { ALLOWED_ORIGIN, exactOrigin, LOAD_POLICY, REFUSED_ORIGIN, sizedPolicy } from "./policies.js";
+import { CANDIDATE_PREFIX } from "../src/core/index.js";
 import { COLD_SIZES, FIRST_REQUEST_SIZES, scaleBench, type ScaleResults } from "./scale.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -41,6 +42,8 @@ const TARGET = {
   bundleGzipBytes: 25 * 1024,
   /** The edge's throughput against the edge before this branch, in the same rounds. */
   vsBase: 0.95,
+  /** Allowed preflights with a report-only candidate against without one, in the same rounds. */
+  withCandidate: 0.95,
   /** Validate + compile against JSON.parse of the same text, inside workerd. */
   loadVsParse: 5,
   /** ns per entry of validate + compile at 100,000 entries over at 1,000. */
@@ -54,6 +57,8 @@ const TARGET = {
 
 const COMPAT_DATE = /compatibility_date\s*=\s*"([^"]+)"/.exec(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"))![1]!;
 const KV_ID = "bench-policy";
+/** The same policy, and a report-only candidate beside it. */
+const KV_ID_CANDIDATE = "bench-policy-candidate";
 /** How long the counting KV binding holds each read: a request that waited on one would show it. */
 const KV_DELAY_MS = 300;
 const KV_SECONDS = 4;
@@ -87,6 +92,8 @@ const SCENARIOS: Scenario[] = [
   { id: "preflight reference (constant 204, edge's headers)", worker: "reference", request: PREFLIGHT_ALLOWED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: ALLOWED_ORIGIN },
   { id: "preflight allowed: edge", worker: "edge", request: PREFLIGHT_ALLOWED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: ALLOWED_ORIGIN },
   { id: "preflight allowed: hono cors", worker: "hono", request: PREFLIGHT_ALLOWED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: ALLOWED_ORIGIN },
+  // The same policy with a report-only candidate beside it (it allows one origin more, so the answers agree): what comparing costs.
+  { id: "preflight allowed: edge with a candidate", worker: "edge-candidate", request: PREFLIGHT_ALLOWED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: ALLOWED_ORIGIN },
   { id: "preflight refused: edge", worker: "edge", request: PREFLIGHT_REFUSED, floor: "preflight floor (constant 204)", status: 403, allowOrigin: null },
   // Hono's cors answers every OPTIONS with 204 and leaves Allow-Origin out for an origin it refuses.
   { id: "preflight refused: hono cors", worker: "hono", request: PREFLIGHT_REFUSED, floor: "preflight floor (constant 204)", status: 204, allowOrigin: null },
@@ -565,6 +572,7 @@ async function loadPart(bundles: Bundles, dir: string, children: ChildProcess[])
         directWorker("hono", bundles.hono, { bindings: { ORIGIN_URL: originUrl } }),
         directWorker("edge", bundles.edge, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: edgeVars(originUrl, 30) }),
         directWorker("edge-base", bundles.edgeBase, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: edgeVars(originUrl, 30) }),
+        directWorker("edge-candidate", bundles.edge, { kvNamespaces: { CORS_POLICY: KV_ID_CANDIDATE }, bindings: edgeVars(originUrl, 30) }),
         directWorker("edge-kv30", bundles.edge, { wrappedBindings: { CORS_POLICY: "kv-counter" }, bindings: edgeVars(originUrl, 30) }),
         directWorker("edge-kv1", bundles.edge, { wrappedBindings: { CORS_POLICY: "kv-counter" }, bindings: edgeVars(originUrl, 1) }),
         directWorker("micro", bundles.micro),
@@ -574,8 +582,11 @@ async function loadPart(bundles: Bundles, dir: string, children: ChildProcess[])
     await mf.ready;
     const kv = await mf.getKVNamespace("CORS_POLICY", "edge");
     await kv.put("default", JSON.stringify(LOAD_POLICY));
+    const withCandidate = await mf.getKVNamespace("CORS_POLICY", "edge-candidate");
+    await withCandidate.put("default", JSON.stringify(LOAD_POLICY));
+    await withCandidate.put(`${CANDIDATE_PREFIX}default`, JSON.stringify({ ...LOAD_POLICY, origins: [...LOAD_POLICY.origins, "https://one-more.example"] }));
     const urls = new Map<string, string>();
-    for (const name of ["floor", "reference", "forwarder", "hono", "edge", "edge-base", "edge-kv30", "edge-kv1", "micro"]) {
+    for (const name of ["floor", "reference", "forwarder", "hono", "edge", "edge-base", "edge-candidate", "edge-kv30", "edge-kv1", "micro"]) {
       urls.set(name, (await mf.unsafeGetDirectURL(name)).href);
     }
     for (const s of SCENARIOS) await checkAnswer(urls.get(s.worker)! + PATH.slice(1), s);
@@ -629,6 +640,16 @@ function vsBase(r: LoadResults, id: string, pick: (run: Run) => number): number 
   const edge = r.scenarios.find((s) => s.id === id)!.rounds;
   const base = r.scenarios.find((s) => s.id === `${id}@base`)!.rounds;
   return median(edge.map((run, i) => pick(run) / pick(base[i]!)));
+}
+
+/** Allowed preflights with a candidate over without one, round by round, then the median. */
+function withCandidateRatio(r: LoadResults): { rps: number; cpu: number } {
+  const withOne = r.scenarios.find((s) => s.id === "preflight allowed: edge with a candidate")!.rounds;
+  const without = r.scenarios.find((s) => s.id === "preflight allowed: edge")!.rounds;
+  return {
+    rps: median(withOne.map((run, i) => run.rps / without[i]!.rps)),
+    cpu: median(withOne.map((run, i) => without[i]!.runtimeUsPerRequest / run.runtimeUsPerRequest)),
+  };
 }
 
 function judge(r: Results): Verdict[] {
@@ -695,6 +716,12 @@ function judgeLoad(r: LoadResults): Verdict[] {
     verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsBase)} of the edge before this branch (req/s measured)`, value: pct(rps), pass: rps >= TARGET.vsBase });
     verdicts.push({ target: `${id}: throughput ≥ ${pct(TARGET.vsBase)} of the edge before this branch (from workerd CPU per request)`, value: pct(cpu), pass: cpu >= TARGET.vsBase });
   }
+  const candidate = withCandidateRatio(r);
+  verdicts.push({
+    target: `preflight allowed with a report-only candidate: throughput ≥ ${pct(TARGET.withCandidate)} of without one (req/s measured, same rounds)`,
+    value: `${pct(candidate.rps)} (from workerd CPU per request: ${pct(candidate.cpu)})`,
+    pass: candidate.rps >= TARGET.withCandidate,
+  });
   const ns = (size: number, name: string) => r.micro.decisions.find((d) => d.size === size && d.case === name)!.ns;
   const worstAllowed = Math.max(...MICRO_SIZES.map((size) => ns(size, "preflight-allowed")));
   verdicts.push({ target: `allowed preflight decision < ${TARGET.allowedPreflightNs} ns (any policy size)`, value: `${fixed(worstAllowed, 0)} ns`, pass: worstAllowed < TARGET.allowedPreflightNs });

@@ -48,20 +48,7 @@ export interface DecisionEvent {
 export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
   return async function edgeCorsMiddleware(c, next) {
     const headers = c.req.raw.headers;
-    const request: CorsRequest = {
-      method: c.req.method,
-      url: new URL(c.req.url),
-      origin: headers.get("Origin"),
-      requestMethod: headers.get("Access-Control-Request-Method"),
-      requestHeaders: headers.get("Access-Control-Request-Headers"),
-      // Read only under blockCrossOriginWrites: every other request is spared two header lookups.
-      get fetchSite() {
-        return headers.get("Sec-Fetch-Site");
-      },
-      get upgrade() {
-        return headers.get("Upgrade");
-      },
-    };
+    const request = new IncomingRequest(c.req.method, new URL(c.req.url), headers);
     let policy = options.policy(c, request.url);
     // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
     if (policy instanceof Promise) policy = await policy;
@@ -82,6 +69,32 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
       c.res = response;
     }
   };
+}
+
+/** What CORS looks at in an incoming request. */
+class IncomingRequest implements CorsRequest {
+  readonly origin: string | null;
+  readonly requestMethod: string | null;
+  readonly requestHeaders: string | null;
+
+  constructor(
+    readonly method: string,
+    readonly url: URL,
+    private readonly headers: Headers,
+  ) {
+    this.origin = headers.get("Origin");
+    this.requestMethod = headers.get("Access-Control-Request-Method");
+    this.requestHeaders = headers.get("Access-Control-Request-Headers");
+  }
+
+  // Read only under blockCrossOriginWrites: every other request is spared two header lookups.
+  get fetchSite(): string | null {
+    return this.headers.get("Sec-Fetch-Site");
+  }
+
+  get upgrade(): string | null {
+    return this.headers.get("Upgrade");
+  }
 }
 
 function compareCandidate(candidate: CompiledPolicy | null, request: CorsRequest, enforced: Decision): DecisionEvent["candidate"] {
