@@ -8,8 +8,9 @@
 // the same `explain` the CLI runs.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
 import { tsImport } from "tsx/esm/api";
 import { CASES } from "../playground/cases.js";
 
@@ -111,23 +112,44 @@ let cliModules;
 function cliCode() {
   cliModules ??= Promise.all([
     tsImport("../src/cli/explain.ts", import.meta.url),
-    tsImport("../src/cli/wrangler.ts", import.meta.url),
     tsImport("../src/core/index.ts", import.meta.url),
-  ]).then(([explain, wrangler, core]) => ({ ...explain, ...wrangler, ...core }));
+  ]).then(([explain, core]) => ({ ...explain, ...core }));
   return cliModules;
 }
 
 /**
+ * Reads keys of local KV as `wrangler kv … --local` does (its usingLocalNamespace):
+ * a Miniflare of its own for the read, on the same persistence root as wrangler dev
+ * (PERSIST_TO, else .wrangler/state, then v3), where the top-level CORS_POLICY binding,
+ * which has no id, is the namespace "CORS_POLICY". A third of a second, where running
+ * wrangler (`edge-cors pull`) takes three, on every load of the page.
+ */
+async function readLocalKv(keys, persistTo) {
+  const mf = new Miniflare({
+    script: 'addEventListener("fetch", (e) => e.respondWith(new Response(null, { status: 404 })))',
+    defaultPersistRoot: join(resolve(persistTo ?? ".wrangler/state"), "v3"),
+    kvNamespaces: { NAMESPACE: "CORS_POLICY" },
+    cf: false, // no download of a sample request.cf: this machine may have no internet
+  });
+  try {
+    const namespace = await mf.getKVNamespace("NAMESPACE");
+    return new Map(await Promise.all(keys.map(async (key) => [key, await namespace.get(key)])));
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/**
  * The stored candidate and, per case, how it would answer: both policies read
- * from local KV (as `edge-cors pull` reads them), each case run through
+ * from local KV (as wrangler reads it for `edge-cors pull`), each case run through
  * `explain()` under both, as `edge-cors explain --candidate` does.
  */
 async function candidate(urls, persistTo) {
-  const { explain, getValues, candidateKey, parsePolicy, compilePolicy } = await cliCode();
+  const { explain, CANDIDATE_PREFIX, parsePolicy, compilePolicy } = await cliCode();
+  const candidateKey = (key) => `${CANDIDATE_PREFIX}${key}`;
   // The edge's choice: the host's own key when it holds a policy, else default, and the candidate beside it.
   const host = new URL(urls.edge).hostname;
-  const target = { remote: false, persistTo: persistTo ?? undefined };
-  const values = await getValues([host, candidateKey(host), "default", candidateKey("default")], target);
+  const values = await readLocalKv([host, candidateKey(host), "default", candidateKey("default")], persistTo);
   const key = values.get(host) != null ? host : "default";
   const enforcedText = values.get(key) ?? null;
   const candidateText = values.get(candidateKey(key)) ?? null;
