@@ -70,7 +70,47 @@ function headerBlock(title, step) {
   );
 }
 
-function render(testCase, result, probe) {
+/** The commands the page shows, with --persist-to when the playground keeps local KV elsewhere. */
+function showCommands() {
+  const local = `--local${config.persistTo ? ` --persist-to ${config.persistTo}` : ""}`;
+  document.querySelector("#policy-commands").textContent =
+    `npx edge-cors push ${local} playground/allow-x-custom.json   # also allows the X-Custom header\n` +
+    `npx edge-cors rollback ${local}                               # back to the policy before`;
+  document.querySelector("#candidate-push").textContent = `npx edge-cors push ${local} playground/candidate.json --candidate`;
+  document.querySelector("#candidate-commands").textContent =
+    `npx edge-cors report ${config.edgeLog}   # what the candidate would change, by origin and rule, with counts\n` +
+    `npx edge-cors promote ${local}   # enforce the candidate (the policy it replaces is kept)\n` +
+    `npx edge-cors rollback ${local}  # back to the policy before the promote\n` +
+    `npx edge-cors discard ${local}   # or drop the candidate without enforcing it`;
+}
+
+/** What the page says of the stored candidate, above the calls. */
+function candidateStatus(candidate) {
+  if (candidate.error && candidate.stored === undefined) return `Could not read the candidate: ${candidate.error}`;
+  if (!candidate.stored) return `No candidate is stored under "${candidate.candidateKey}".`;
+  if (!candidate.valid) return `The candidate under "${candidate.candidateKey}" is invalid, so the edge ignores it: ${candidate.errors.join("; ")}`;
+  if (candidate.error) return `A candidate is stored under "${candidate.candidateKey}", but ${candidate.error}.`;
+  const changes = Object.values(candidate.cases).filter((c) => c.change !== "same").length;
+  return `A candidate is stored under "${candidate.candidateKey}": it would change ${changes} of ${CASES.length} calls. The answers below are still the policy's.`;
+}
+
+/** How the candidate would answer one call, when one is stored. */
+function candidateLine(testCase, change, origin) {
+  if (!change) return null;
+  const why = change.change === "allowed-to-refused" || change.change === "blocked"
+    ? ` (${change.refusal.rule}${change.refusal.field ? `, ${change.refusal.field}` : ""})`
+    : "";
+  const command = `npx edge-cors explain examples/policy.json --candidate playground/candidate.json ${explainArgs(testCase, origin).slice(1).join(" ")}`;
+  return el(
+    "div",
+    { class: `candidate ${change.change}` },
+    el("p", {}, el("strong", {}, "The candidate: "), `${change.words}${why}`),
+    change.headers.length > 0 && change.change !== "same" ? el("pre", {}, change.headers.join("\n")) : null,
+    change.change === "same" ? null : el("p", { class: "explain" }, el("code", {}, command)),
+  );
+}
+
+function render(testCase, result, probe, change) {
   const origin = testCase.from === "page" ? config.page : config.other;
   const verdict = result.allowed ? "allowed" : "refused";
   const matches = verdict === testCase.expected;
@@ -88,7 +128,7 @@ function render(testCase, result, probe) {
   const explain = result.allowed ? null : el("p", { class: "explain" }, "Why? ", el("code", {}, `npx edge-cors explain ${explainArgs(testCase, origin).join(" ")}`));
   return el(
     "section",
-    { class: `case ${verdict}`, "data-case": testCase.id, "data-verdict": verdict },
+    { class: `case ${verdict}`, "data-case": testCase.id, "data-verdict": verdict, ...(change ? { "data-candidate": change.change } : {}) },
     el(
       "h2",
       {},
@@ -100,6 +140,7 @@ function render(testCase, result, probe) {
     el("p", { class: "seen" }, el("strong", {}, "The page's script: "), seen),
     el("details", { open: "" }, el("summary", {}, "The edge's answer"), edge),
     explain,
+    candidateLine(testCase, change, origin),
   );
 }
 
@@ -111,15 +152,21 @@ async function main() {
   document.querySelector("#edge").textContent = config.edge;
   document.querySelector("#page-origin").textContent = config.page;
   document.querySelector("#other-origin").textContent = config.other;
+  showCommands();
   const status = document.querySelector("#status");
+  // Reading the candidate from local KV takes wrangler a few seconds: meanwhile the page makes its calls.
+  const candidateRead = fetch("/candidate").then((res) => res.json()).catch((err) => ({ error: err.message }));
   const warmed = await (await fetch("/warm")).json();
   if (!warmed.ok) status.textContent = warmed.error;
   const results = [...(await runAll("page")), ...(await runInFrame())];
+  const candidate = await candidateRead;
+  document.querySelector("#candidate-status").textContent = candidateStatus(candidate);
+  document.querySelector("#candidate").dataset.stored = String(candidate.stored === true && candidate.valid === true && !candidate.error);
   const list = document.querySelector("#cases");
   for (const testCase of CASES) {
     const result = results.find((r) => r.id === testCase.id);
     const probe = await (await fetch(`/probe?case=${testCase.id}&run=${run}`)).json();
-    list.append(render(testCase, result, probe));
+    list.append(render(testCase, result, probe, candidate.cases?.[testCase.id]));
   }
   const allowed = results.filter((r) => r.allowed).length;
   status.textContent = `${allowed} of ${results.length} calls allowed by the browser (run ${run}).`;

@@ -37,7 +37,7 @@ if (seed.status !== 0) {
 }
 
 const origin = await startDemoOrigin(ORIGIN_PORT);
-const pages = await startPageServer({ urls, pagePort: PAGE_PORT, otherPort: OTHER_PORT });
+const pages = await startPageServer({ urls, pagePort: PAGE_PORT, otherPort: OTHER_PORT, persistTo: PERSIST_TO, edgeLog: LOG_FILE });
 const dev = spawn(
   process.execPath,
   [
@@ -90,6 +90,8 @@ Try a preflight:
 Change the policy, then reload the playground after ${TTL_SECONDS} s:
   npx edge-cors push --local${flags} playground/allow-x-custom.json
   npx edge-cors rollback --local${flags}
+Try a tighter policy as a report-only candidate, reload, then see what it would change:
+  npx edge-cors push --local${flags} playground/candidate.json --candidate
 The gateway's log lines are also in ${LOG_FILE}; what it refused, and what a candidate would change:
   npx edge-cors report ${LOG_FILE}
 `);

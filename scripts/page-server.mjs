@@ -2,20 +2,30 @@
 // origin (listed in the example policy) and another one (listed nowhere).
 // Besides the static files it replays a case against the edge (`/probe`), so
 // that the page can show the headers that decided it: a browser hides them
-// from the page's script when it refuses a request.
+// from the page's script when it refuses a request. When a report-only
+// candidate is stored beside the policy (`edge-cors push --candidate`), it
+// also says how the candidate would answer each call (`/candidate`), with
+// the same `explain` the CLI runs.
 import { createServer } from "node:http";
 import { readFile } from "node:fs/promises";
-import { extname, join } from "node:path";
+import { extname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
+import { tsImport } from "tsx/esm/api";
 import { CASES } from "../playground/cases.js";
 
 const DIR = fileURLToPath(new URL("../playground/", import.meta.url));
 const TYPES = { ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8" };
 const FILES = new Set(["index.html", "frame.html", "page.js", "cases.js", "style.css"]);
 
-/** `urls`: { edge, page, other }, each an origin like http://localhost:3000. */
-export async function startPageServer({ urls, pagePort, otherPort }) {
-  const handler = (req, res) => handle(req, res, urls).catch((err) => {
+/**
+ * `urls`: { edge, page, other }, each an origin like http://localhost:3000.
+ * `persistTo`: where local KV lives (wrangler's --persist-to), when not wrangler's default.
+ * `edgeLog`: the file that keeps the gateway's log lines, for `edge-cors report`.
+ */
+export async function startPageServer({ urls, pagePort, otherPort, persistTo, edgeLog }) {
+  const settings = { urls, persistTo: persistTo ?? null, edgeLog: edgeLog ?? ".edge-cors/edge.log" };
+  const handler = (req, res) => handle(req, res, settings).catch((err) => {
     res.writeHead(500, { "Content-Type": "text/plain" });
     res.end(`playground error: ${err.message}\n`);
   });
@@ -28,10 +38,11 @@ export async function startPageServer({ urls, pagePort, otherPort }) {
   return { close: () => servers.forEach((server) => server.close()) };
 }
 
-async function handle(req, res, urls) {
+async function handle(req, res, { urls, persistTo, edgeLog }) {
   const url = new URL(req.url ?? "/", "http://playground");
   if (url.pathname === "/favicon.ico") return void res.writeHead(204).end();
-  if (url.pathname === "/config.json") return json(res, urls);
+  if (url.pathname === "/config.json") return json(res, { ...urls, persistTo, edgeLog });
+  if (url.pathname === "/candidate") return json(res, await candidate(urls, persistTo).catch((err) => ({ error: err.message })));
   if (url.pathname === "/warm") return json(res, await warm(urls.edge));
   if (url.pathname === "/probe") {
     const found = CASES.find((c) => c.id === url.searchParams.get("case"));
@@ -94,4 +105,109 @@ function corsHeaders(res) {
   const out = {};
   for (const [name, value] of res.headers) if (name.startsWith("access-control-") || name === "vary") out[name] = value;
   return out;
+}
+
+/** The CLI's own modules, run through tsx as bin/edge-cors.mjs runs them; loaded on first use. */
+let cliModules;
+function cliCode() {
+  cliModules ??= Promise.all([
+    tsImport("../src/cli/explain.ts", import.meta.url),
+    tsImport("../src/core/index.ts", import.meta.url),
+  ]).then(([explain, core]) => ({ ...explain, ...core }));
+  return cliModules;
+}
+
+/**
+ * Reads keys of local KV as `wrangler kv … --local` does (its usingLocalNamespace):
+ * a Miniflare of its own for the read, on the same persistence root as wrangler dev
+ * (PERSIST_TO, else .wrangler/state, then v3), where the top-level CORS_POLICY binding,
+ * which has no id, is the namespace "CORS_POLICY". A third of a second, where running
+ * wrangler (`edge-cors pull`) takes three, on every load of the page.
+ */
+async function readLocalKv(keys, persistTo) {
+  const mf = new Miniflare({
+    script: 'addEventListener("fetch", (e) => e.respondWith(new Response(null, { status: 404 })))',
+    defaultPersistRoot: join(resolve(persistTo ?? ".wrangler/state"), "v3"),
+    kvNamespaces: { NAMESPACE: "CORS_POLICY" },
+    cf: false, // no download of a sample request.cf: this machine may have no internet
+  });
+  try {
+    const namespace = await mf.getKVNamespace("NAMESPACE");
+    return new Map(await Promise.all(keys.map(async (key) => [key, await namespace.get(key)])));
+  } finally {
+    await mf.dispose();
+  }
+}
+
+/**
+ * The stored candidate and, per case, how it would answer: both policies read
+ * from local KV (as wrangler reads it for `edge-cors pull`), each case run through
+ * `explain()` under both, as `edge-cors explain --candidate` does.
+ */
+async function candidate(urls, persistTo) {
+  const { explain, CANDIDATE_PREFIX, parsePolicy, compilePolicy } = await cliCode();
+  const candidateKey = (key) => `${CANDIDATE_PREFIX}${key}`;
+  // The edge's choice: the host's own key when it holds a policy, else default, and the candidate beside it.
+  const host = new URL(urls.edge).hostname;
+  const values = await readLocalKv([host, candidateKey(host), "default", candidateKey("default")], persistTo);
+  const key = values.get(host) != null ? host : "default";
+  const enforcedText = values.get(key) ?? null;
+  const candidateText = values.get(candidateKey(key)) ?? null;
+  const result = { key, candidateKey: candidateKey(key), stored: candidateText !== null };
+  if (candidateText === null) return result;
+  const candidateCheck = parsePolicy(candidateText);
+  if (!candidateCheck.ok) return { ...result, valid: false, errors: candidateCheck.errors.map((e) => `${e.path}: ${e.message}`) };
+  const enforcedCheck = enforcedText === null ? null : parsePolicy(enforcedText);
+  if (!enforcedCheck?.ok) return { ...result, valid: true, error: `no valid policy is stored under "${key}" to compare the candidate with` };
+  const policies = [
+    { document: JSON.parse(enforcedText), compiled: compilePolicy(enforcedCheck.policy) },
+    { document: JSON.parse(candidateText), compiled: compilePolicy(candidateCheck.policy) },
+  ];
+  const cases = {};
+  for (const testCase of CASES) {
+    const request = {
+      origin: testCase.from === "page" ? urls.page : urls.other,
+      method: testCase.method,
+      headers: Object.entries(testCase.headers).map(([name, value]) => ({ name, value })),
+      credentials: testCase.credentials,
+      path: testCase.path,
+    };
+    const [enforced, candidate] = policies.map(({ document, compiled }) => explain(document, compiled, request));
+    cases[testCase.id] = {
+      ...changeOf(enforced, candidate),
+      enforced: enforced.allowed,
+      allowed: candidate.allowed,
+      refusal: candidate.refusal && { rule: candidate.refusal.rule, field: candidate.refusal.field },
+      headers: headerChanges(enforced, candidate),
+    };
+  }
+  return { ...result, valid: true, cases };
+}
+
+/**
+ * How the candidate's answer differs, in the words of `edge-cors explain
+ * --candidate` (its `change`; the playground test holds the two together),
+ * with a short code for the page.
+ */
+function changeOf(enforced, candidate) {
+  const blocked = (result) => result.actual !== null && !result.actual.forwarded;
+  if (blocked(candidate) && !blocked(enforced)) return { change: "blocked", words: "would refuse before forwarding a request that reaches the origin today" };
+  if (enforced.allowed && !candidate.allowed) return { change: "allowed-to-refused", words: "would refuse what is allowed today" };
+  if (!enforced.allowed && candidate.allowed) return { change: "refused-to-allowed", words: "would allow what is refused today" };
+  const headers = (result) => JSON.stringify([result.preflight?.headers ?? null, result.actual?.headers ?? null]);
+  return headers(enforced) === headers(candidate)
+    ? { change: "same", words: "would answer exactly the same" }
+    : { change: "headers", words: "would answer with other CORS headers" };
+}
+
+/** The header lines of the edge's answers that the candidate changes: "-" today's, "+" the candidate's. */
+function headerChanges(enforced, candidate) {
+  const lines = [];
+  for (const step of ["preflight", "actual"]) {
+    const before = (enforced[step]?.headers ?? []).map(([name, value]) => `${name}: ${value}`);
+    const after = (candidate[step]?.headers ?? []).map(([name, value]) => `${name}: ${value}`);
+    for (const line of before) if (!after.includes(line)) lines.push(`${step} - ${line}`);
+    for (const line of after) if (!before.includes(line)) lines.push(`${step} + ${line}`);
+  }
+  return lines;
 }

@@ -1,10 +1,12 @@
 /**
  * The playground as a newcomer uses it: `npm start`'s script, the page in
  * Chromium, Firefox and WebKit (e2e/engines), a policy change with `edge-cors push --local`, and `explain`
- * naming the rule behind every refused call.
+ * naming the rule behind every refused call; then a report-only candidate
+ * (playground/candidate.json) through push, the page's verdicts, report,
+ * promote and rollback.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +52,11 @@ interface Shown {
   status: string;
   verdicts: Record<string, string | null>;
   text: Record<string, string>;
+  /** Per case, how the stored candidate would change its answer (data-candidate), null without a candidate. */
+  candidate: Record<string, string | null>;
+  candidateStatus: string;
+  /** The commands the page prints for the candidate: push, then report, promote, rollback. */
+  candidateCommands: string;
 }
 
 /** Waits in the page until it has run every case (or 15 s), then reads what it shows. */
@@ -62,8 +69,32 @@ const READ_PAGE = `(async () => {
     status: document.querySelector("#status")?.textContent ?? "",
     verdicts: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.getAttribute("data-verdict")])),
     text: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.textContent ?? ""])),
+    candidate: Object.fromEntries(sections.map((s) => [s.getAttribute("data-case"), s.getAttribute("data-candidate")])),
+    candidateStatus: document.querySelector("#candidate-status")?.textContent ?? "",
+    candidateCommands: (document.querySelector("#candidate-push")?.textContent ?? "") + "\\n" + (document.querySelector("#candidate-commands")?.textContent ?? ""),
   };
 })()`;
+
+/** The words of `edge-cors explain --candidate`'s change, as the page's data-candidate codes. */
+const CHANGE_CODES: Record<string, string> = {
+  "would refuse before forwarding a request that reaches the origin today": "blocked",
+  "would refuse what is allowed today": "allowed-to-refused",
+  "would allow what is refused today": "refused-to-allowed",
+  "would answer with other CORS headers": "headers",
+  "would answer exactly the same": "same",
+};
+
+/** One candidate change as `edge-cors report --json` lists it. */
+interface ReportChange {
+  change: string;
+  route: string;
+  origin: string | null;
+  rule: string;
+  field: string | null;
+  count: number;
+  breaks: boolean;
+  sample: { method: string; path: string };
+}
 
 describe("the playground", () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
@@ -71,17 +102,25 @@ describe("the playground", () => {
   let output = "";
   let pageUrl: string;
   let edgeUrl: string;
+  let otherUrl: string;
   let persist: string;
+  let edgeLog: string;
+  let policyFile: string;
+  let candidateFile: string;
 
   beforeAll(async () => {
     tmp = await tempDir();
     persist = join(tmp.dir, "state");
+    edgeLog = join(tmp.dir, "edge.log");
     const [edgePort, originPort, pagePort, otherPort, inspectorPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
     pageUrl = `http://localhost:${pagePort}`;
     edgeUrl = `http://127.0.0.1:${edgePort}`;
+    otherUrl = `http://127.0.0.1:${otherPort}`;
     // The example policy, listing this run's page origin in place of http://localhost:3000.
     const example = readFileSync(join(ROOT, "examples/policy.json"), "utf8");
-    const policy = await tmp.file("policy.json", example.replace(ORIGINS.page, pageUrl));
+    const policy = (policyFile = await tmp.file("policy.json", example.replace(ORIGINS.page, pageUrl)));
+    const candidate = readFileSync(join(ROOT, "playground/candidate.json"), "utf8");
+    candidateFile = await tmp.file("candidate.json", candidate.replace(ORIGINS.page, pageUrl));
     dev = spawn(process.execPath, ["scripts/dev.mjs"], {
       cwd: ROOT,
       detached: true,
@@ -94,6 +133,7 @@ describe("the playground", () => {
         OTHER_PORT: String(otherPort),
         INSPECTOR_PORT: String(inspectorPort),
         PERSIST_TO: persist,
+        EDGE_LOG: edgeLog,
         POLICY: policy,
       },
     });
@@ -121,6 +161,22 @@ describe("the playground", () => {
     expect(res.status).toBe(204);
     expect(res.headers.get("access-control-allow-origin")).toBe(pageUrl);
   });
+
+  /**
+   * `edge-cors explain --candidate` on each of the page's calls: how the candidate would change it (as
+   * the page's data-candidate code), and the browser's verdict under the candidate.
+   */
+  let predicted: Promise<Record<string, { change: string; verdict: string }>> | undefined;
+  function predict(): Promise<Record<string, { change: string; verdict: string }>> {
+    predicted ??= Promise.all(
+      cases.map(async (c) => {
+        const run = await cli(["explain", ...explainArgs(c, c.from === "page" ? pageUrl : otherUrl, policyFile), "--candidate", candidateFile, "--json"]);
+        const result = json<{ change: string; candidate: { allowed: boolean } }>(run);
+        return [c.id, { change: CHANGE_CODES[result.change] ?? "unknown", verdict: result.candidate.allowed ? "allowed" : "refused" }] as const;
+      }),
+    ).then((entries) => Object.fromEntries(entries));
+    return predicted;
+  }
 
   // The engines take turns on the one playground: each pushes a policy and rolls it back.
   describe.each(ENGINES)("in %s", (name: EngineName) => {
@@ -181,5 +237,93 @@ describe("the playground", () => {
       await new Promise((resolve) => setTimeout(resolve, 2200));
       expect((await show()).verdicts["put-custom-header"]).toBe("refused");
     });
+
+    // The candidate's verdicts on the page are checked in every engine; the report, promote and
+    // rollback (three more wrangler runs and two reloads, about 30 s) in the last one only: they test
+    // the edge and the CLI, which do not depend on the engine that made the calls. The candidate
+    // stays stored from one engine to the next (pushing it again changes nothing), so the next
+    // engine's first two tests also check that a reported candidate never changes an answer.
+    const fullFlow = name === ENGINES[ENGINES.length - 1];
+
+    it(`[${name}] shows what a pushed candidate would change on each call${fullFlow ? ", reports it, promotes it and rolls it back" : ""}`, async () => {
+      const flags = ["--local", "--persist-to", persist];
+      const predictions = predict(); // what explain says of each call, while wrangler stores the candidate
+      const push = await cli(["push", candidateFile, "--candidate", ...flags]);
+      expect(push.code, push.stdout + push.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2200)); // POLICY_TTL_SECONDS=2
+      const logStart = statSync(edgeLog).size;
+      const shown = await show();
+
+      // The page prints the commands to push, report, promote and roll back, with this run's --persist-to and log file.
+      expect(shown.candidateCommands).toContain(`npx edge-cors push --local --persist-to ${persist} playground/candidate.json --candidate`);
+      expect(shown.candidateCommands).toContain(`npx edge-cors report ${edgeLog}`);
+      expect(shown.candidateCommands).toContain(`npx edge-cors promote --local --persist-to ${persist}`);
+      expect(shown.candidateCommands).toContain(`npx edge-cors rollback --local --persist-to ${persist}`);
+      expect(shown.candidateStatus).toContain("A candidate is stored under \"__edge-cors/candidate/default\"");
+      // The responses do not change while the candidate is only reported.
+      expect(shown.verdicts).toEqual(Object.fromEntries(cases.map((c) => [c.id, c.expected])));
+      // Each call shows the change `edge-cors explain --candidate` predicts for it.
+      const predicted = await predictions;
+      const changes = (pick: (p: { change: string; verdict: string }) => string) => Object.fromEntries(Object.entries(predicted).map(([id, p]) => [id, pick(p)]));
+      expect(shown.candidate).toEqual(changes((p) => p.change));
+      // The candidate is chosen so that some calls change and others do not.
+      expect(predicted["put-json"]!.change).toBe("allowed-to-refused");
+      expect(predicted["simple-get"]!.change).toBe("headers");
+      expect(predicted["other-origin"]!.change).toBe("same");
+      expect(shown.text["put-json"]).toContain("The candidate: would refuse what is allowed today (method, $.methods)");
+      expect(shown.text["simple-get"]).toContain("actual - Access-Control-Expose-Headers: X-Request-Id");
+      expect(shown.text["patch"]).toContain("The candidate: would answer exactly the same");
+
+      if (!fullFlow) return;
+
+      // The page's calls, as the gateway logged them (EVENT_LOG_SECONDS=0: each at once).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const lines = await tmp.file("page-calls.log", readFileSync(edgeLog, "utf8").slice(logStart));
+      const report = await cli(["report", lines, "--json"]);
+      expect(report.code, report.stdout + report.stderr).toBe(1); // the candidate would refuse an allowed call
+      const hosts = json<{ hosts: { host: string; candidate: ReportChange[] }[]; candidateBreaks: boolean }>(report).hosts;
+      const reported = hosts.flatMap((h) => h.candidate).map((c) => ({ change: c.change, route: c.route, origin: c.origin, rule: c.rule, count: c.count }));
+      // Each call is made twice: by the browser, then by the page server's replay that shows the edge's headers.
+      // The edge loads the pushed candidate in the background, so the browser's first calls may come before it
+      // has it: the replays, which come last, always count. PUT's preflight comes late enough for both.
+      const count = (change: string, route: string, origin: string) =>
+        reported.filter((c) => c.change === change && c.route === route && c.origin === origin).reduce((sum, c) => sum + c.count, 0);
+      // PUT's preflight, browser's and replay's: the candidate's methods no longer list PUT.
+      expect(reported).toContainEqual({ change: "allowed-to-refused", route: "$", origin: pageUrl, rule: "method", count: 2 });
+      // simple-get, credentialed and the PUT itself: no more Access-Control-Expose-Headers.
+      expect(count("headers", "$", pageUrl)).toBeGreaterThanOrEqual(3);
+      expect(count("headers", "$", pageUrl)).toBeLessThanOrEqual(6);
+      // public-route and public-route-credentials: the route inherits the top-level exposeHeaders.
+      expect(count("headers", "$.routes[0]", otherUrl)).toBeGreaterThanOrEqual(2);
+      expect(count("headers", "$.routes[0]", otherUrl)).toBeLessThanOrEqual(4);
+      // Nothing else: the calls explain says the candidate answers the same for are not in the report.
+      expect(reported.every((c) => (c.change === "allowed-to-refused" && c.rule === "method") || (c.change === "headers" && c.rule === "exposeHeaders"))).toBe(true);
+      const text = await cli(["report", lines]);
+      expect(text.code).toBe(1);
+      expect(text.stdout).toContain("would refuse what is allowed today: method ($.methods)");
+      expect(text.stdout).toContain(`$, from ${pageUrl}, e.g. OPTIONS /api/items/1`);
+      expect(text.stdout).toContain("the candidate would refuse requests the enforced policy allows");
+
+      const promote = await cli(["promote", ...flags]);
+      expect(promote.code, promote.stdout + promote.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      const promoted = await show();
+      // The calls now follow the candidate, as explain said they would.
+      expect(promoted.verdicts).toEqual(changes((p) => p.verdict));
+      expect(promoted.verdicts["put-json"]).toBe("refused");
+      expect(promoted.text["put-json"]).toContain("preflight OPTIONS /api/items/1 → 403");
+      expect(promoted.text["simple-get"]).toContain("X-Request-Id: (not readable)");
+      expect(promoted.verdicts["public-route"]).toBe("allowed");
+      // The candidate became the policy: none is stored any more.
+      expect(promoted.candidateStatus).toContain("No candidate is stored");
+      expect(Object.values(promoted.candidate).every((change) => change === null)).toBe(true);
+
+      const rollback = await cli(["rollback", ...flags]);
+      expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      const back = await show();
+      expect(back.verdicts).toEqual(Object.fromEntries(cases.map((c) => [c.id, c.expected])));
+      expect(back.text["simple-get"]).toMatch(/X-Request-Id: [0-9a-f-]{36}/);
+    }, 150_000);
   });
 });
