@@ -145,7 +145,7 @@ async function readLocalKv(keys, persistTo) {
  * `explain()` under both, as `edge-cors explain --candidate` does.
  */
 async function candidate(urls, persistTo) {
-  const { explain, CANDIDATE_PREFIX, parsePolicy, compilePolicy } = await cliCode();
+  const { explain, changeOf, CANDIDATE_PREFIX, parsePolicy, compilePolicy } = await cliCode();
   const candidateKey = (key) => `${CANDIDATE_PREFIX}${key}`;
   // The edge's choice: the host's own key when it holds a policy, else default, and the candidate beside it.
   const host = new URL(urls.edge).hostname;
@@ -182,22 +182,6 @@ async function candidate(urls, persistTo) {
     };
   }
   return { ...result, valid: true, cases };
-}
-
-/**
- * How the candidate's answer differs, in the words of `edge-cors explain
- * --candidate` (its `change`; the playground test holds the two together),
- * with a short code for the page.
- */
-function changeOf(enforced, candidate) {
-  const blocked = (result) => result.actual !== null && !result.actual.forwarded;
-  if (blocked(candidate) && !blocked(enforced)) return { change: "blocked", words: "would refuse before forwarding a request that reaches the origin today" };
-  if (enforced.allowed && !candidate.allowed) return { change: "allowed-to-refused", words: "would refuse what is allowed today" };
-  if (!enforced.allowed && candidate.allowed) return { change: "refused-to-allowed", words: "would allow what is refused today" };
-  const headers = (result) => JSON.stringify([result.preflight?.headers ?? null, result.actual?.headers ?? null]);
-  return headers(enforced) === headers(candidate)
-    ? { change: "same", words: "would answer exactly the same" }
-    : { change: "headers", words: "would answer with other CORS headers" };
 }
 
 /** The header lines of the edge's answers that the candidate changes: "-" today's, "+" the candidate's. */

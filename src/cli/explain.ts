@@ -233,7 +233,7 @@ Example:
       results.push({ file: file.file, result: explain(JSON.parse(file.text) as PolicyDocument, compilePolicy(file.result.policy), request) });
     }
     const [enforced, candidate] = results as [(typeof results)[number], (typeof results)[number] | undefined];
-    if (out.json) out.data(candidate ? { ...enforced.result, candidate: candidate.result, change: changeOf(enforced.result, candidate.result) } : enforced.result);
+    if (out.json) out.data(candidate ? { ...enforced.result, candidate: candidate.result, change: changeOf(enforced.result, candidate.result).words } : enforced.result);
     else {
       print(out, enforced.file, enforced.result);
       if (candidate) {
@@ -241,21 +241,29 @@ Example:
         out.line(out.color.bold(`under the candidate, ${candidate.file}:`));
         print(out, candidate.file, candidate.result);
         out.line();
-        out.line(out.color.bold(`the candidate ${changeOf(enforced.result, candidate.result)}`));
+        out.line(out.color.bold(`the candidate ${changeOf(enforced.result, candidate.result).words}`));
       }
     }
     return enforced.result.allowed ? EXIT_OK : EXIT_REFUSED;
   },
 };
 
-/** How the candidate's answer differs from the enforced one, in words a report uses too. */
-function changeOf(enforced: Explanation, candidate: Explanation): string {
+export interface Change {
+  change: "blocked" | "allowed-to-refused" | "refused-to-allowed" | "headers" | "same";
+  /** In the words a report uses too. */
+  words: string;
+}
+
+/** How the candidate's answer differs from the enforced one (the playground shows it too). */
+export function changeOf(enforced: Explanation, candidate: Explanation): Change {
   const blocked = (result: Explanation) => result.actual !== null && !result.actual.forwarded;
-  if (blocked(candidate) && !blocked(enforced)) return "would refuse before forwarding a request that reaches the origin today";
-  if (enforced.allowed && !candidate.allowed) return "would refuse what is allowed today";
-  if (!enforced.allowed && candidate.allowed) return "would allow what is refused today";
+  if (blocked(candidate) && !blocked(enforced)) return { change: "blocked", words: "would refuse before forwarding a request that reaches the origin today" };
+  if (enforced.allowed && !candidate.allowed) return { change: "allowed-to-refused", words: "would refuse what is allowed today" };
+  if (!enforced.allowed && candidate.allowed) return { change: "refused-to-allowed", words: "would allow what is refused today" };
   const headers = (result: Explanation) => JSON.stringify([result.preflight?.headers ?? null, result.actual?.headers ?? null]);
-  return headers(enforced) === headers(candidate) ? "would answer exactly the same" : "would answer with other CORS headers";
+  return headers(enforced) === headers(candidate)
+    ? { change: "same", words: "would answer exactly the same" }
+    : { change: "headers", words: "would answer with other CORS headers" };
 }
 
 function readRequest(values: Parameters<Command["run"]>[0]["values"]): Explanation["request"] {
