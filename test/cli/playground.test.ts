@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ENGINES, engine, type Engine, type EngineName } from "../../e2e/engines/engine.js";
 import { CASES, explainArgs } from "../../playground/cases.js";
 import { ROOT, cli, json, tempDir } from "./helpers.js";
+import type { HostReport } from "../../src/cli/report.js";
 
 const cases = CASES;
 const ORIGINS = { page: "http://localhost:3000", other: "http://127.0.0.1:3001" };
@@ -85,16 +86,7 @@ const CHANGE_CODES: Record<string, string> = {
 };
 
 /** One candidate change as `edge-cors report --json` lists it. */
-interface ReportChange {
-  change: string;
-  route: string;
-  origin: string | null;
-  rule: string;
-  field: string | null;
-  count: number;
-  breaks: boolean;
-  sample: { method: string; path: string };
-}
+type ReportChange = HostReport["candidate"][number];
 
 describe("the playground", () => {
   let tmp: Awaited<ReturnType<typeof tempDir>>;
