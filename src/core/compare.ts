@@ -28,8 +28,23 @@ export type Disagreement =
   /** Both allow, with different CORS headers: the policy fields whose headers change. */
   | { change: "headers"; fields: string[]; decision: Decision };
 
+/**
+ * Preflight decisions come from each policy's memo, so the same pair comes
+ * back request after request: each pair is compared once.
+ */
+const comparedPreflights = new WeakMap<Decision, { enforced: Decision; result: Disagreement | null }>();
+
 /** How `candidate` differs from `enforced` for one request; null when it would answer the same. */
 export function compareDecisions(enforced: Decision, candidate: Decision): Disagreement | null {
+  if (candidate.kind !== "preflight") return compare(enforced, candidate);
+  const known = comparedPreflights.get(candidate);
+  if (known?.enforced === enforced) return known.result;
+  const result = compare(enforced, candidate);
+  comparedPreflights.set(candidate, { enforced, result });
+  return result;
+}
+
+function compare(enforced: Decision, candidate: Decision): Disagreement | null {
   if (enforced === candidate) return null;
   if (candidate.kind === "blocked" && enforced.kind !== "blocked") return { change: "blocked", decision: candidate };
   if (enforced.kind === "blocked" && candidate.kind !== "blocked") return { change: "unblocked", decision: candidate };
