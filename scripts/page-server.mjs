@@ -145,8 +145,7 @@ async function readLocalKv(keys, persistTo) {
  * `explain()` under both, as `edge-cors explain --candidate` does.
  */
 async function candidate(urls, persistTo) {
-  const { explain, changeOf, CANDIDATE_PREFIX, parsePolicy, compilePolicy } = await cliCode();
-  const candidateKey = (key) => `${CANDIDATE_PREFIX}${key}`;
+  const { explain, changeOf, candidateKey, parsePolicy, compilePolicy } = await cliCode();
   // The edge's choice: the host's own key when it holds a policy, else default, and the candidate beside it.
   const host = new URL(urls.edge).hostname;
   const values = await readLocalKv([host, candidateKey(host), "default", candidateKey("default")], persistTo);

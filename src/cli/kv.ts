@@ -4,12 +4,12 @@
  * a rollback can put it back.
  */
 import { writeFile } from "node:fs/promises";
-import { CANDIDATE_PREFIX, parsePolicy } from "../core/index.js";
+import { CANDIDATE_PREFIX, candidateKey, parsePolicy } from "../core/index.js";
 import { EXIT_OK, EXIT_REFUSED, UsageError, stringOption, type Command, type Options, type Values } from "./command.js";
 import { diffLines, normalizeJson } from "./diff.js";
 import type { Output } from "./output.js";
 import { printProblems, problems, readPolicyFile, summary } from "./policy-file.js";
-import { candidateKey, describeTarget, getValues, previousKey, putValues, deleteValue, type KvTarget } from "./wrangler.js";
+import { describeTarget, getValues, previousKey, putValues, deleteValue, type KvTarget } from "./wrangler.js";
 
 const KV_OPTIONS: Options = {
   key: { type: "string", default: "default" },

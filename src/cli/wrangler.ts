@@ -2,7 +2,6 @@
  * The CORS_POLICY namespace, read and written through wrangler, so that
  * local and remote KV, environments and accounts work as wrangler sets them up.
  */
-import { CANDIDATE_PREFIX } from "../core/index.js";
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -26,10 +25,6 @@ export class WranglerError extends Error {}
 
 export function previousKey(key: string): string {
   return `${PREVIOUS_PREFIX}${key}`;
-}
-
-export function candidateKey(key: string): string {
-  return `${CANDIDATE_PREFIX}${key}`;
 }
 
 export function describeTarget(target: KvTarget): string {

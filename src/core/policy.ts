@@ -72,6 +72,11 @@ export const DEFAULT_RULES: Omit<Rules, "origins"> = {
  */
 export const CANDIDATE_PREFIX = "__edge-cors/candidate/";
 
+/** The KV key of `key`'s candidate. */
+export function candidateKey(key: string): string {
+  return `${CANDIDATE_PREFIX}${key}`;
+}
+
 export const MAX_AGE_LIMIT = 86400;
 /** The longest each browser engine caches a preflight, whatever `Access-Control-Max-Age` says. */
 export const ENGINE_MAX_AGE: Readonly<Record<string, number>> = { "WebKit (Safari)": 600, Chromium: 7200, Firefox: 86400 };

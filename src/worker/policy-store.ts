@@ -7,7 +7,7 @@
  * not valid, keeps the last good policy and is logged once per reload. Slots
  * are bounded: on a wildcard route any client can pick the hostname.
  */
-import { CANDIDATE_PREFIX, compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
+import { CANDIDATE_PREFIX, candidateKey, compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
 
 export { CANDIDATE_PREFIX };
 import { logWarning } from "./log.js";
@@ -91,7 +91,7 @@ export class PolicyStore {
    */
   candidateFor(hostname: string, options: () => StoreOptions): CompiledPolicy | null {
     const host = hostKey(hostname);
-    const key = `${CANDIDATE_PREFIX}${this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host}`;
+    const key = candidateKey(this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host);
     let slot = this.slots.get(key);
     if (!slot || this.now() >= slot.expires) {
       slot = this.slotFor(key);
