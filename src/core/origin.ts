@@ -8,6 +8,8 @@
  * anything that could widen a match.
  */
 
+import { GENERIC_SECOND_LEVEL, HOSTING } from "./public-suffix.js";
+
 export interface OriginParts {
   scheme: string;
   host: string;
@@ -82,6 +84,38 @@ const COMMON_SCHEMES = ["https", "http", "wss", "ws"];
  * is checked after it.
  */
 const PLAIN = /^[a-z][a-z0-9+.-]*:\/\/(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?(?::[1-9][0-9]{0,4})?$/;
+
+/** A DNS label, without its length limit (checked apart, only for long values). */
+const NAME_LABEL = "[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
+/** The last label starts with a letter, so it never reads as an IPv4 number. */
+const LAST_NAME_LABEL = "[a-z](?:[a-z0-9_-]*[a-z0-9_])?";
+/**
+ * An https or wss origin, or a pattern over a name of two labels or more
+ * that is not one of the public suffixes the validator refuses patterns over.
+ */
+const SECURE = new RegExp(
+  "^(?:https|wss)://" +
+    `(?:\\*\\.(?!(?:${[...HOSTING].map(escapeRegExp).join("|")}|(?:${[...GENERIC_SECOND_LEVEL].join("|")})\\.[^.]{2})\\.?$)(?=[^.]+\\.[^.]))?` +
+    `(?:${NAME_LABEL}\\.)*${LAST_NAME_LABEL}\\.?$`,
+);
+const LONG_LABEL = /[a-z0-9_-]{64}/;
+
+/**
+ * Whether `value` is an https or wss origin or pattern of the plain shape
+ * that every check of the validator passes: canonical, secure, not `null`,
+ * not a pattern over a public suffix. One regular expression, compiled to
+ * native code, is all that a list of 100,000 such entries costs; anything
+ * else goes through every check (test/property/origin-fast.test.ts).
+ */
+export function isPlainSecure(value: string): boolean {
+  // Short enough for its name to be within 253 characters and every label within 63; no IDNA.
+  if (value.length > MAX_NAME || value.includes("xn--")) return false;
+  return SECURE.test(value) && (value.length < 70 || !LONG_LABEL.test(value));
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
 
 /**
  * The entry for a value of the plain canonical shape (`PLAIN`), or null for
@@ -206,12 +240,21 @@ const INSECURE_SCHEMES = new Set(["http", "ws"]);
  * Whether pages on this origin (or on every origin of this pattern) travel
  * in clear text beyond this machine: plain http or ws, not loopback.
  */
-export function isInsecure(entry: OriginEntry): boolean {
-  if (entry.kind === "pattern") return INSECURE_SCHEMES.has(entry.scheme) && !isLocalhostName(entry.domain);
+export function isInsecure(entry: string): boolean {
   // Most origins are https: no need to split them.
-  if (!entry.origin.startsWith("http://") && !entry.origin.startsWith("ws://")) return false;
-  const parts = splitOrigin(entry.origin);
+  if (!entry.startsWith("http://") && !entry.startsWith("ws://")) return false;
+  const domain = patternDomain(entry);
+  if (domain !== null) return !isLocalhostName(domain);
+  const parts = splitOrigin(entry);
   return parts !== null && INSECURE_SCHEMES.has(parts.scheme) && !isLoopback(parts.host);
+}
+
+/** The domain of a pattern's text (`https://*.example.org:8443` gives `example.org`), null for an exact origin. */
+export function patternDomain(entry: string): string | null {
+  const star = entry.indexOf("://*.");
+  if (star === -1) return null;
+  const colon = entry.indexOf(":", star + 5);
+  return entry.slice(star + 5, colon === -1 ? entry.length : colon);
 }
 
 function isLoopback(host: string): boolean {
@@ -245,100 +288,84 @@ export function splitOrigin(value: string): OriginParts | null {
  * The entries that match only origins both lists match: a listed origin the
  * other list matches, and of two overlapping patterns the narrower one.
  */
-export function intersectOrigins(a: OriginEntry[], b: OriginEntry[]): OriginEntry[] {
-  const kept = new Map<string, OriginEntry>();
+export function intersectOrigins(a: readonly string[], b: readonly string[]): string[] {
+  const kept = new Set<string>();
   for (const [list, other] of [[a, b], [b, a]] as const) {
     const matcher = new OriginMatcher(other);
-    const patterns = new Set(other.filter((entry) => entry.kind === "pattern").map(entryKey));
+    const others = new Set(other);
     for (const entry of list) {
-      const inside = entry.kind === "exact" ? matcher.matches(entry.origin) : withinPatterns(entry, patterns);
-      if (inside) kept.set(entryKey(entry), entry);
+      const inside = patternDomain(entry) === null ? matcher.matches(entry) : withinPatterns(entry, others);
+      if (inside) kept.add(entry);
     }
   }
-  return [...kept.values()];
+  return [...kept];
 }
 
-/** Whether a pattern matches nothing outside `patterns`: one of them has its domain or a parent of it. */
-function withinPatterns(entry: Extract<OriginEntry, { kind: "pattern" }>, patterns: ReadonlySet<string>): boolean {
-  for (let domain: string | null = entry.domain; domain !== null; domain = parentDomain(domain)) {
-    if (patterns.has(entryKey({ ...entry, domain }))) return true;
+/** Whether a pattern matches nothing outside `others`: it holds this pattern, or one over a parent domain. */
+function withinPatterns(pattern: string, others: ReadonlySet<string>): boolean {
+  const domain = patternDomain(pattern)!;
+  const head = pattern.slice(0, pattern.indexOf("://*.") + 5);
+  const tail = pattern.slice(head.length + domain.length);
+  for (let parent = domain; ; ) {
+    if (others.has(head + parent + tail)) return true;
+    const dot = parent.indexOf(".");
+    if (dot === -1) return false;
+    parent = parent.slice(dot + 1);
   }
-  return false;
-}
-
-function parentDomain(domain: string): string | null {
-  const dot = domain.indexOf(".");
-  return dot === -1 ? null : domain.slice(dot + 1);
-}
-
-function entryKey(entry: OriginEntry): string {
-  return entry.kind === "exact" ? entry.origin : `${entry.scheme}://*.${entry.domain}:${entry.port}`;
 }
 
 /** The longest `Origin` header value worth comparing; browsers send far less. */
 const MAX_ORIGIN_LENGTH = 2048;
 
 /**
- * Matches request origins against a compiled list: a hash lookup for listed
- * origins, and one hash lookup per label for patterns, so the cost does not
- * grow with the size of the list.
+ * Matches request origins against a validated list. An entry is its
+ * canonical text, so one hash set holds them all: a listed origin is one
+ * lookup, and a pattern one lookup per label of the request's host
+ * (`https://*.` + each parent domain), so the cost does not grow with the list.
  */
 export class OriginMatcher {
-  private readonly exact = new Set<string>();
-  /** Pattern domains, keyed by `scheme://` + port. */
-  private readonly patterns = new Map<string, Set<string>>();
-  /** The set of the last pattern added: patterns mostly share one scheme and port, so most need no key built. */
-  private last: { scheme: string; port: string; domains: Set<string> } | null = null;
+  private readonly entries: ReadonlySet<string>;
+  /** Whether any entry is a pattern; found on the first origin not listed as such. */
+  private hasPatterns: boolean | null = null;
 
-  constructor(entries: Iterable<OriginEntry> = []) {
-    for (const entry of entries) this.add(entry);
-  }
-
-  /**
-   * Adds an entry; false when it was there already. A valid entry is its
-   * text in parts, so this is also the validator's duplicate check.
-   */
-  add(entry: OriginEntry): boolean {
-    if (entry.kind === "exact") {
-      const before = this.exact.size;
-      return this.exact.add(entry.origin).size !== before;
-    }
-    let last = this.last;
-    if (last === null || last.scheme !== entry.scheme || last.port !== entry.port) {
-      const key = `${entry.scheme}://${entry.port}`;
-      let domains = this.patterns.get(key);
-      if (!domains) this.patterns.set(key, (domains = new Set()));
-      last = this.last = { scheme: entry.scheme, port: entry.port, domains };
-    }
-    const before = last.domains.size;
-    return last.domains.add(entry.domain).size !== before;
+  constructor(entries: Iterable<string>) {
+    this.entries = entries instanceof Set ? entries : new Set(entries);
   }
 
   matches(origin: string): boolean {
-    if (this.exact.has(origin)) return true;
-    if (this.patterns.size === 0 || origin.length > MAX_ORIGIN_LENGTH) return false;
+    // A pattern's own text is no origin a browser sends: "*" is not a host character it produces.
+    if (this.entries.has(origin)) return !origin.includes("*");
+    if (origin.length > MAX_ORIGIN_LENGTH || !this.patterns()) return false;
     const parts = splitOrigin(origin);
-    if (!parts) return false;
-    const domains = this.patterns.get(`${parts.scheme}://${parts.port}`);
-    if (!domains || !validHost(parts.host) || parts.host.startsWith("[")) return false;
+    if (!parts || !validHost(parts.host) || parts.host.startsWith("[")) return false;
+    const head = `${parts.scheme}://*.`;
+    const tail = parts.port === "" ? "" : `:${parts.port}`;
     // Every proper suffix that starts after a dot: whole labels only.
     const host = parts.host;
     for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
-      if (domains.has(host.slice(dot + 1))) return true;
+      if (this.entries.has(head + host.slice(dot + 1) + tail)) return true;
     }
     return false;
+  }
+
+  private patterns(): boolean {
+    if (this.hasPatterns === null) {
+      this.hasPatterns = false;
+      for (const entry of this.entries) if (patternDomain(entry) !== null) this.hasPatterns = true;
+    }
+    return this.hasPatterns;
   }
 }
 
 /** Matchers the validator built while reading a list, kept for the compiler so that no list is hashed twice. */
-const builtMatchers = new WeakMap<readonly OriginEntry[], OriginMatcher>();
+const builtMatchers = new WeakMap<readonly string[], OriginMatcher>();
 
 /** Hands the compiler the matcher already built for `entries` (which must not change afterwards). */
-export function keepMatcher(entries: readonly OriginEntry[], matcher: OriginMatcher): void {
+export function keepMatcher(entries: readonly string[], matcher: OriginMatcher): void {
   builtMatchers.set(entries, matcher);
 }
 
 /** The matcher for a list of entries: the one the validator built, else a new one. */
-export function matcherFor(entries: readonly OriginEntry[]): OriginMatcher {
+export function matcherFor(entries: readonly string[]): OriginMatcher {
   return builtMatchers.get(entries) ?? new OriginMatcher(entries);
 }

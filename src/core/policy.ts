@@ -5,7 +5,6 @@
  * field with it and the JSON Schema is generated from it, so the two cannot
  * drift apart.
  */
-import type { OriginEntry } from "./origin.js";
 
 /** A policy document as written (the contract with tools outside the worker). */
 export interface PolicyDocument extends RuleDocument {
@@ -30,7 +29,8 @@ export interface RouteDocument extends RuleDocument {
 
 /** The rules in force on a path, after defaults and route overrides. */
 export interface Rules {
-  origins: "*" | OriginEntry[];
+  /** Each entry its canonical text: an origin, or a pattern `scheme://*.domain[:port]`. */
+  origins: "*" | string[];
   credentials: boolean;
   methods: string[];
   allowHeaders: string[];

@@ -3,7 +3,7 @@
  * about, a message and a one-line hint. It never throws on any input.
  */
 import { isToken } from "./headers.js";
-import { checkOrigin, isInsecure, keepMatcher, OriginMatcher, type OriginEntry, type OriginProblem } from "./origin.js";
+import { checkOrigin, isInsecure, isPlainSecure, keepMatcher, OriginMatcher, patternDomain, type OriginProblem } from "./origin.js";
 import { normalizePath, pathReadings } from "./path.js";
 import { isPublicSuffix } from "./public-suffix.js";
 import {
@@ -86,7 +86,18 @@ const ORIGIN_HINTS: Record<OriginProblem, string> = {
   "pattern-over-ip": "patterns match host names, not IP addresses: list the origin instead",
 };
 
+/** Options of `validatePolicy`. */
+export interface ValidateOptions {
+  /**
+   * True (the default): entries of the plain secure shape are cleared by one
+   * regular expression. False: every entry goes through every check, which
+   * is slower and must give the very same result (test/property/validate-fast.test.ts).
+   */
+  plainShortcut?: boolean;
+}
+
 class Report {
+  constructor(readonly plainShortcut: boolean) {}
   readonly errors: Problem[] = [];
   readonly warnings: Problem[] = [];
   error(path: string, code: ProblemCode, message: string, hint: string): void {
@@ -136,8 +147,8 @@ function tooLarge(text: string): boolean {
 }
 
 /** Validates a policy document already parsed from JSON. */
-export function validatePolicy(input: unknown): ValidationResult {
-  const report = new Report();
+export function validatePolicy(input: unknown, options: ValidateOptions = {}): ValidationResult {
+  const report = new Report(options.plainShortcut ?? true);
   const policy = readPolicy(input, report);
   if (report.errors.length > 0 || !policy) {
     return { ok: false, errors: report.errors, warnings: report.warnings };
@@ -149,8 +160,10 @@ export function validatePolicy(input: unknown): ValidationResult {
 interface Scope {
   path: string;
   values: Partial<Rules>;
-  /** Index in the written list of each entry of `values.origins`, in the same order (its JSON path is built only to report it). */
-  originIndexes: number[];
+  /** Index in the written list of each entry of `values.origins`; null when every written entry was kept, in order. */
+  originIndexes: number[] | null;
+  /** Indexes in `values.origins` of the entries not of the plain secure shape: the only ones a credentials check can refuse. */
+  special: number[];
   /** JSON path of each entry of the token lists in `values`, in the same order. */
   tokenPaths: Partial<Record<TokenField, string[]>>;
 }
@@ -235,7 +248,7 @@ function readRoutePath(value: unknown, path: string, report: Report): string | n
 
 /** Reads the rule fields present in `object`, reporting each bad value. */
 function readScope(object: Record<string, unknown>, path: string, report: Report): Scope {
-  const scope: Scope = { path, values: {}, originIndexes: [], tokenPaths: {} };
+  const scope: Scope = { path, values: {}, originIndexes: null, special: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
   for (const name of ["credentials", "allowInsecureOriginsWithCredentials", "blockCrossOriginWrites"] as const) {
@@ -288,41 +301,86 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
     report.error(path, "wrong-type", `origins must be "*" or a list of origins, not ${typeName(value)}`, 'write "origins": ["https://app.example.com"]');
     return;
   }
-  const entries: OriginEntry[] = [];
-  // Finds duplicates, and is then kept for the compiler: hashing 100,000 origins once is enough.
-  const matcher = new OriginMatcher();
-  // A plain loop, and each JSON path built only when reported: lists run to 100,000 entries.
+  // Lists run to 100,000 entries, nearly all of the plain secure shape, which
+  // one regular expression clears of every check: only the others are checked one by one.
+  const others: number[] = [];
   for (let index = 0; index < value.length; index++) {
     const item: unknown = value[index];
-    // Holes of a sparse list are skipped, as forEach skipped them.
-    if (item === undefined && !(index in value)) continue;
+    if (typeof item !== "string" || !report.plainShortcut || !isPlainSecure(item)) others.push(index);
+  }
+  // Hashed once: for the duplicate check here, and for the edge's lookups after.
+  const unique = new Set<unknown>(value);
+  const isOther = new Set(others);
+  if (unique.size === value.length) {
+    const refused = new Set(others.filter((index) => !checkEntry(value, index, path, report, null)));
+    if (refused.size > 0) return keepOrigins(value, scope, (index) => !refused.has(index), isOther);
+    const entries = value.slice() as string[];
+    keepMatcher(entries, new OriginMatcher(unique as Set<string>));
+    scope.values.origins = entries;
+    scope.special = others;
+    return;
+  }
+  // Repeats: every entry in order, so that each problem is reported in the order of the list.
+  const seen = new Set<string>();
+  keepOrigins(value, scope, (index) => checkEntry(value, index, path, report, seen, !isOther.has(index)), isOther);
+}
+
+/**
+ * Keeps the entries that `keep` accepts (never a hole), with their written
+ * indexes: the slower way, for a list with problems. `keep` is called once
+ * per index, in order.
+ */
+function keepOrigins(value: unknown[], scope: Scope, keep: (index: number) => boolean, isOther: ReadonlySet<number>): void {
+  const entries: string[] = [];
+  const indexes: number[] = [];
+  const special: number[] = [];
+  for (let index = 0; index < value.length; index++) {
+    if (!(index in value) || !keep(index)) continue;
+    if (isOther.has(index)) special.push(entries.length);
+    entries.push(value[index] as string);
+    indexes.push(index);
+  }
+  keepMatcher(entries, new OriginMatcher(entries));
+  scope.values.origins = entries;
+  scope.originIndexes = indexes;
+  scope.special = special;
+}
+
+/**
+ * Every check of one entry: false when it is refused (or a hole). With
+ * `seen`, a repeat is reported too; `plain` says the entry is known to pass
+ * every other check.
+ */
+function checkEntry(list: unknown[], index: number, path: string, report: Report, seen: Set<string> | null, plain = false): boolean {
+  // Holes of a sparse list are skipped, as forEach skipped them.
+  if (!(index in list)) return false;
+  const item = list[index];
+  if (!plain) {
     if (typeof item !== "string") {
       report.error(elementPath(path, index), "wrong-type", `an origin must be a string, not ${typeName(item)}`, 'write "https://app.example.com"');
-      continue;
+      return false;
     }
     if (item === "*") {
       report.error(elementPath(path, index), "wildcard-in-origin-list", '"*" inside the origins list', 'write "origins": "*" to allow any origin, or list the origins');
-      continue;
+      return false;
     }
     const check = checkOrigin(item);
     if (!check.ok) {
       const code = check.problem === "bad-pattern" || check.problem === "pattern-over-ip" ? "origin-pattern" : "origin-not-canonical";
       const hint = check.canonical ? `write "${check.canonical}"` : ORIGIN_HINTS[check.problem];
       report.error(elementPath(path, index), code, `${quote(item)} is not a canonical origin or pattern (${check.problem})`, hint);
-      continue;
+      return false;
     }
-    if (!matcher.add(check.entry)) report.warn(elementPath(path, index), "duplicate", `${quote(item)} is listed twice`, "remove the second one");
-    if (item === "null") {
-      report.warn(elementPath(path, index), "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
-    }
-    if (item.startsWith("file://")) {
-      report.warn(elementPath(path, index), "file-origin", `browsers send the origin of a file: page as "null", never ${quote(item)}, so this entry matches nothing`, "serve the page over http(s), and list that origin");
-    }
-    entries.push(check.entry);
-    scope.originIndexes.push(index);
   }
-  keepMatcher(entries, matcher);
-  scope.values.origins = entries;
+  const entry = item as string;
+  if (seen && seen.size === seen.add(entry).size) report.warn(elementPath(path, index), "duplicate", `${quote(entry)} is listed twice`, "remove the second one");
+  if (entry === "null") {
+    report.warn(elementPath(path, index), "null-origin", 'the "null" origin is shared by every sandboxed page and data: URL', "list the real origins of the pages instead");
+  }
+  if (entry.startsWith("file://")) {
+    report.warn(elementPath(path, index), "file-origin", `browsers send the origin of a file: page as "null", never ${quote(entry)}, so this entry matches nothing`, "serve the page over http(s), and list that origin");
+  }
+  return true;
 }
 
 /** The JSON path of a list's element, built only when a problem is reported there. */
@@ -409,29 +467,33 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
   const credentialsOwn = isTop || own.values.credentials !== undefined;
   const insecureOwn = isTop || own.values.allowInsecureOriginsWithCredentials !== undefined;
   const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
-  const causedAt = (index: number, field: string) => (originsOwn ? `${own.path}.origins[${own.originIndexes[index]}]` : `${own.path}.${field}`);
+  const written = (index: number) => (originsOwn ? (own.originIndexes?.[index] ?? index) : index);
+  const causedAt = (index: number, field: string) => (originsOwn ? `${own.path}.origins[${written(index)}]` : `${own.path}.${field}`);
   if (rules.origins === "*") {
     if (originsOwn || credentialsOwn) {
       report.error(originsOwn ? `${own.path}.origins` : `${own.path}.credentials`, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
     }
     return;
   }
-  rules.origins.forEach((entry, index) => {
+  // Entries of the plain secure shape pass every check below.
+  for (const index of (originsOwn ? own : top).special) {
+    const entry = rules.origins[index]!;
     if (originsOwn || credentialsOwn) {
-      if (entry.kind === "exact" && entry.origin === "null") {
+      if (entry === "null") {
         report.error(causedAt(index, "credentials"), "null-origin-with-credentials", `the "null" origin with credentials would trust every sandboxed page${inherited}`, 'remove "null", or set credentials to false');
-        return;
+        continue;
       }
-      if (entry.kind === "pattern" && isPublicSuffix(entry.domain.endsWith(".") ? entry.domain.slice(0, -1) : entry.domain)) {
-        report.error(causedAt(index, "credentials"), "public-suffix-pattern", `"*.${entry.domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
-        return;
+      const domain = patternDomain(entry);
+      if (domain !== null && isPublicSuffix(domain.endsWith(".") ? domain.slice(0, -1) : domain)) {
+        report.error(causedAt(index, "credentials"), "public-suffix-pattern", `"*.${domain}" is open to anyone who registers a name there, and credentials are on${inherited}`, "list each origin you trust under it instead");
+        continue;
       }
     }
     if ((originsOwn || credentialsOwn || insecureOwn) && isInsecure(entry) && !rules.allowInsecureOriginsWithCredentials) {
       const path = causedAt(index, credentialsOwn ? "credentials" : "allowInsecureOriginsWithCredentials");
-      report.error(path, "insecure-origin-with-credentials", `${quote(originText(entry))} is a plain-http origin, and credentials are on: anyone on the network path of that page can inject script into it and read this API's credentialed answers${inherited}`, 'use https, or set "allowInsecureOriginsWithCredentials": true in this scope if you accept that risk');
+      report.error(path, "insecure-origin-with-credentials", `${quote(entry)} is a plain-http origin, and credentials are on: anyone on the network path of that page can inject script into it and read this API's credentialed answers${inherited}`, 'use https, or set "allowInsecureOriginsWithCredentials": true in this scope if you accept that risk');
     }
-  });
+  }
 }
 
 /** Cookies travel with cross-site form posts, which CORS does not stop: say so where credentials are on. */
@@ -446,10 +508,6 @@ function warnOpenWrites(rules: Rules, own: Scope, report: Report): void {
     "credentials are on, but cross-origin writes are not blocked: any site can still post forms to this API with its users' cookies (CORS only hides the answer)",
     'set "blockCrossOriginWrites": true, unless another defence (SameSite cookies, CSRF tokens) covers every write',
   );
-}
-
-function originText(entry: OriginEntry): string {
-  return entry.kind === "exact" ? entry.origin : `${entry.scheme}://*.${entry.domain}${entry.port ? `:${entry.port}` : ""}`;
 }
 
 /** Request headers a page can never set (Fetch's forbidden request-header names), lowercase. */

@@ -28,12 +28,12 @@ function compile(doc: PolicyDoc): CompiledPolicy {
   return compilePolicy(result.policy);
 }
 
-function entries(list: string[]): OriginEntry[] {
-  return list.map((value) => {
+function entries(list: string[]): string[] {
+  for (const value of list) {
     const check = checkOrigin(value);
     if (!check.ok) throw new Error(`generated origin refused: ${value} (${check.problem})`);
-    return check.entry;
-  });
+  }
+  return list;
 }
 
 /** The core's decision in the model's terms. */

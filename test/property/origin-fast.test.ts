@@ -9,7 +9,8 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkOrigin, checkOriginByParsing, isInsecure, splitOrigin, type OriginEntry } from "../../src/core/origin.js";
+import { compilePolicy, validatePolicy } from "../../src/core/index.js";
+import { checkOrigin, checkOriginByParsing, isInsecure, isPlainSecure, patternDomain, splitOrigin, type OriginEntry } from "../../src/core/origin.js";
 import { GENERIC_SECOND_LEVEL, HOSTING, isPublicSuffix } from "../../src/core/public-suffix.js";
 
 const RUNS = { numRuns: 20_000 };
@@ -36,6 +37,8 @@ const host = fc.oneof(
   { weight: 8, arbitrary: fc.array(label, { minLength: 1, maxLength: 4 }).map((labels) => labels.join(".")) },
   // Around the 253-character limit of a name (251 for a pattern's domain).
   { weight: 2, arbitrary: fc.tuple(fc.integer({ min: 122, max: 128 }), fc.constantFrom("b", "bc")).map(([n, last]) => `${"a.".repeat(n)}${last}`) },
+  // Public suffixes, which a credentialed pattern must not sit on, and names just below them.
+  { weight: 2, arbitrary: fc.tuple(fc.constantFrom("", "", "a.", "app.x."), fc.constantFrom("github.io", "co.uk", "com.au", "ac.jp", "pages.dev", "lambda-url.us-east-1.on.aws", "co.u_", "com", "uk", "io")).map(([below, suffix]) => below + suffix) },
 );
 const trailingDots = fc.constantFrom("", "", "", ".", "..");
 const port = fc.constantFrom("", "", "", ":8080", ":3000", ":1", ":65535", ":65536", ":99999", ":123456", ":0", ":080", ":80", ":443", ":", ":1:2", ": 80", ":8o", ":+80");
@@ -57,15 +60,26 @@ const plausible = fc
   )
   .map(([s, sep, labels, dot, p]) => `${s}${sep}${labels.join(".")}${dot}${p}`);
 
+/** https and wss origins and patterns, which the validator's shortcut is for, some over public suffixes. */
+const secure = fc
+  .tuple(
+    fc.constantFrom("https", "wss"),
+    fc.constantFrom("://", "://", "://*."),
+    fc.array(fc.constantFrom("a", "app", "example", "com", "x-y", "_srv", "b1", "org", "github", "io", "co", "uk", "pages", "dev", "1a", "0x"), { minLength: 1, maxLength: 4 }),
+    fc.constantFrom("", "", "", "", "."),
+  )
+  .map(([s, sep, labels, dot]) => `${s}${sep}${labels.join(".")}${dot}`);
+
 /** A valid origin or pattern with one character changed, inserted or removed. */
 const nearMiss = fc
-  .tuple(fc.oneof(originLike, plausible), fc.nat(), fc.constantFrom("", "A", ".", ":", "/", "-", "_", "*", "0", "x", "%", " ", "ü", "@", "["), fc.boolean())
+  .tuple(fc.oneof(originLike, plausible, secure), fc.nat(), fc.constantFrom("", "A", ".", ":", "/", "-", "_", "*", "0", "x", "%", " ", "ü", "@", "["), fc.boolean())
   .map(([value, at, char, replace]) => {
     const i = value.length === 0 ? 0 : at % value.length;
     return value.slice(0, i) + char + value.slice(replace ? i + 1 : i);
   });
 
 const anything = fc.oneof(
+  { weight: 6, arbitrary: secure },
   { weight: 6, arbitrary: plausible },
   { weight: 6, arbitrary: originLike },
   { weight: 4, arbitrary: nearMiss },
@@ -103,14 +117,15 @@ describe("the fast origin check agrees with the original one", () => {
   });
 });
 
+/** isPublicSuffix as it was, splitting the domain into labels. */
+function isPublicSuffixBySplitting(domain: string): boolean {
+  const labels = domain.split(".");
+  if (labels.length === 1) return true;
+  if (HOSTING.has(domain)) return true;
+  return labels.length === 2 && labels[1]!.length === 2 && GENERIC_SECOND_LEVEL.has(labels[0]!);
+}
+
 describe("the faster helpers agree with what they replaced", () => {
-  /** isPublicSuffix as it was, splitting the domain into labels. */
-  function isPublicSuffixBySplitting(domain: string): boolean {
-    const labels = domain.split(".");
-    if (labels.length === 1) return true;
-    if (HOSTING.has(domain)) return true;
-    return labels.length === 2 && labels[1]!.length === 2 && GENERIC_SECOND_LEVEL.has(labels[0]!);
-  }
   const domain = fc.array(fc.constantFrom("co", "com", "uk", "github", "io", "example", "a", "", "org", "jp", "ac", "storage", "googleapis", "blob", "core", "windows", "net", "abc"), { minLength: 1, maxLength: 4 }).map((l) => l.join("."));
 
   it("isPublicSuffix: one label, the hosting list, and generic second levels of country domains, as before", () => {
@@ -124,19 +139,80 @@ describe("the faster helpers agree with what they replaced", () => {
 
   /** isInsecure as it was, splitting every exact origin. */
   function isInsecureBySplitting(entry: OriginEntry): boolean {
-    if (entry.kind === "pattern") return isInsecure(entry);
-    const parts = splitOrigin(entry.origin);
     const loopback = (h: string) => ["localhost", "localhost."].includes(h) || /\.localhost\.?$/.test(h) || h === "[::1]" || /^127\.[0-9.]+$/.test(h);
-    return parts !== null && (parts.scheme === "http" || parts.scheme === "ws") && !loopback(parts.host);
+    const insecure = (scheme: string) => scheme === "http" || scheme === "ws";
+    if (entry.kind === "pattern") return insecure(entry.scheme) && !loopback(entry.domain);
+    const parts = splitOrigin(entry.origin);
+    return parts !== null && insecure(parts.scheme) && !loopback(parts.host);
   }
 
   it("isInsecure: plain http and ws, not loopback", () => {
     fc.assert(
       fc.property(originLike, (value) => {
         const check = checkOriginByParsing(value);
-        if (check.ok) expect(isInsecure(check.entry)).toBe(isInsecureBySplitting(check.entry));
+        if (check.ok) expect(isInsecure(value)).toBe(isInsecureBySplitting(check.entry));
       }),
       RUNS,
     );
   }, TIMEOUT_MS);
+});
+
+describe("the validator's plain shortcut agrees with checking every entry", () => {
+  it("isPlainSecure: only entries that pass every check of the validator", () => {
+    fc.assert(
+      fc.property(anything, (value) => {
+        if (!isPlainSecure(value)) return;
+        const check = checkOriginByParsing(value);
+        expect(check.ok).toBe(true);
+        expect(isInsecure(value) || value === "null" || value.startsWith("file:")).toBe(false);
+        const domain = patternDomain(value);
+        if (domain !== null) expect(isPublicSuffixBySplitting(domain.replace(/\.$/, ""))).toBe(false);
+      }),
+      RUNS,
+    );
+  }, TIMEOUT_MS);
+
+  /** Lists of generated entries, with repeats and the odd value of the wrong type. */
+  const list = fc
+    .tuple(
+      fc.array(
+        fc.oneof({ weight: 20, arbitrary: anything }, { weight: 1, arbitrary: fc.constantFrom<unknown>(5, null, "*", "null", ["https://a.com"], "https://a.com", "https://*.a.com") }),
+        { maxLength: 12 },
+      ),
+      fc.nat(),
+    )
+    // One list in three repeats an entry.
+    .map(([items, n]) => (items.length > 0 && n % 3 === 0 ? [...items, items[n % items.length]] : items));
+  const doc = fc.record({
+    origins: list,
+    credentials: fc.boolean(),
+    allowInsecureOriginsWithCredentials: fc.boolean(),
+    routes: fc.array(fc.record({ path: fc.constantFrom("/a/*", "/b"), credentials: fc.boolean(), origins: fc.option(list, { nil: undefined }) }, { requiredKeys: ["path", "credentials"] }), { maxLength: 2 }),
+  });
+
+  it("validatePolicy: the same errors, warnings and policy, and the compiled policy matches the same origins", () => {
+    fc.assert(
+      fc.property(doc, fc.array(anything, { maxLength: 5 }), (input, probes) => {
+        const fast = validatePolicy(input);
+        expect(fast).toEqual(validatePolicy(input, { plainShortcut: false }));
+        if (!fast.ok) return;
+        const slow = validatePolicy(input, { plainShortcut: false });
+        const [a, b] = [compilePolicy(fast.policy), compilePolicy((slow as typeof fast).policy)];
+        for (const probe of [...probes, ...(Array.isArray(input.origins) ? input.origins.filter((o): o is string => typeof o === "string") : [])]) {
+          for (const [x, y] of [[a.rules, b.rules], ...a.routes.map((route, i) => [route.rules, b.routes[i]!.rules] as const)] as const) {
+            const match = (rules: typeof x) => rules.origins === "*" || rules.origins.matches(probe);
+            expect([probe, match(x)]).toEqual([probe, match(y)]);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  }, TIMEOUT_MS);
+
+  it("takes the shortcut for a good share of the generated entries, and not for all", () => {
+    const sample = fc.sample(anything, { numRuns: 3000, seed: 2 });
+    const plain = sample.filter(isPlainSecure).length;
+    expect(plain).toBeGreaterThan(sample.length * 0.05);
+    expect(plain).toBeLessThan(sample.length * 0.9);
+  });
 });
