@@ -114,6 +114,7 @@ interface Bundles {
   base: string;
   scale: string;
   kvSynth: string;
+  kvNode: string;
   floor: string;
   reference: string;
   forwarder: string;
@@ -127,7 +128,7 @@ interface Bundles {
 async function buildAll(dir: string): Promise<Bundles> {
   const edgeDir = path.join(dir, "edge");
   const report = await exec(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", edgeDir]);
-  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter", scale: "scale", kvSynth: "kv-synth" };
+  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter", scale: "scale", kvSynth: "kv-synth", kvNode: "kv-node" };
   const out: Record<string, string> = {};
   for (const [key, name] of Object.entries(entries)) {
     out[key] = path.join(dir, `${name}.js`);
@@ -151,6 +152,7 @@ async function buildAll(dir: string): Promise<Bundles> {
     base: base.commit,
     scale: out.scale!,
     kvSynth: out.kvSynth!,
+    kvNode: out.kvNode!,
     floor: out.floor!,
     reference: out.reference!,
     forwarder: out.forwarder!,
@@ -266,13 +268,15 @@ function checkRun(label: string, result: LoadResult, status: number): void {
 type Loader = ReturnType<typeof makeLoader>;
 
 /**
- * CPU time (ns) that workerd has used, all threads: Linux's per-thread
- * schedstat. Per request, it is the runtime's cost of an answer, which other
- * processes on a shared machine barely move, unlike throughput.
+ * CPU time (ns) that workerd has used: Linux's per-thread schedstat, of all
+ * threads, of the main one (where the isolates run) or of the others (V8's
+ * compilers and GC helpers). Per request, it is the runtime's cost of an
+ * answer, which other processes on a shared machine barely move, unlike throughput.
  */
-function runtimeCpuNs(pid: number): number {
+function runtimeCpuNs(pid: number, threads: "all" | "main" | "others" = "all"): number {
   let total = 0;
   for (const task of readdirSync(`/proc/${pid}/task`)) {
+    if ((threads === "main" && task !== String(pid)) || (threads === "others" && task === String(pid))) continue;
     try {
       total += Number(readFileSync(`/proc/${pid}/task/${task}/schedstat`, "utf8").split(" ")[0]);
     } catch {
@@ -437,31 +441,6 @@ function countRuntimeWarnings(stdout: Readable, stderr: Readable): void {
   }
 }
 
-/** The first request after workerd starts, with the policy still in KV only. */
-async function coldStart(edgeScript: string, size: number) {
-  const mf = new Miniflare({
-    workers: [directWorker("edge", edgeScript, { kvNamespaces: { CORS_POLICY: KV_ID }, bindings: edgeVars("http://127.0.0.1:9", 30) })],
-  });
-  try {
-    const url = (await mf.unsafeGetDirectURL("edge")).href + PATH.slice(1);
-    const kv = await mf.getKVNamespace("CORS_POLICY", "edge");
-    await kv.put("default", JSON.stringify(sizedPolicy(size)));
-    const headers = { Origin: exactOrigin(size - 1), ...PREFLIGHT };
-    const timed = async () => {
-      const start = performance.now();
-      const response = await fetch(url, { method: "OPTIONS", headers });
-      await response.arrayBuffer();
-      if (response.status !== 204) throw new Error(`cold start with ${size} origins: answered ${response.status}`);
-      return performance.now() - start;
-    };
-    const firstMs = await timed();
-    const warmMs = await timed();
-    return { firstMs, warmMs };
-  } finally {
-    await mf.dispose();
-  }
-}
-
 // ---------------------------------------------------------------- report
 
 interface Verdict {
@@ -515,6 +494,7 @@ async function main(): Promise<number> {
             edge: bundles.edge,
             scale: bundles.scale,
             kvSynth: bundles.kvSynth,
+            kvNode: bundles.kvNode,
             directWorker,
             edgeVars,
             runtimeCpuNs,
@@ -603,16 +583,10 @@ async function loadPart(bundles: Bundles, dir: string, children: ChildProcess[])
     const kvShortTtl = await kvReads(urls.get("edge-kv1")!, 1, reads, load);
     await mf.dispose();
     mf = null;
-    process.stdout.write("cold starts…\n");
-    const cold: Record<number, { firstMs: number; warmMs: number }[]> = { 1: [], 10_000: [] };
-    for (let i = 0; i < 3; i++) for (const size of [1, 10_000]) cold[size]!.push(await coldStart(bundles.edge, size));
     return {
       scenarios,
       micro: decisions,
       kv: [kvSteady, kvShortTtl],
-      coldStart: Object.fromEntries(
-        Object.entries(cold).map(([size, runs]) => [size, { firstMs: median(runs.map((r) => r.firstMs)), warmMs: median(runs.map((r) => r.warmMs)), runs }]),
-      ),
     };
   } finally {
     if (mf) await mf.dispose();
@@ -627,7 +601,6 @@ interface Results {
   scenarios?: Awaited<ReturnType<typeof loadRounds>>;
   micro?: Awaited<ReturnType<typeof micro>>;
   kv?: KvResult[];
-  coldStart?: Record<string, { firstMs: number; warmMs: number }>;
   /** The scale part: null with BENCH_ONLY=load. */
   scale: ScaleResults | null;
   bundle: { bytes: number; gzipBytes: number; wrangler: string };
@@ -635,7 +608,7 @@ interface Results {
   seconds: number;
 }
 
-type LoadResults = Required<Pick<Results, "scenarios" | "micro" | "kv" | "coldStart">>;
+type LoadResults = Required<Pick<Results, "scenarios" | "micro" | "kv">>;
 
 /** Today's edge over the edge before this branch, round by round (same minute, same noise), then the median. */
 function vsBase(r: LoadResults, id: string, pick: (run: Run) => number): number {
@@ -773,10 +746,14 @@ function printScale(s: ScaleResults, out: string[]): void {
       ]),
     ]),
   );
-  out.push("", "First request of a fresh workerd (policy under default in KV; workerd CPU from /proc, median of 3):");
+  out.push("", "First request of a fresh workerd (policy under default in KV, served from Node; workerd CPU from /proc, median of 3):");
   for (const size of FIRST_REQUEST_SIZES) {
     const runs = s.first[size]!;
-    out.push(`  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: CPU ${fixed(median(runs.map((r) => r.cpuMs)), 1)} ms, wall ${fixed(median(runs.map((r) => r.wallMs)), 1)} ms`);
+    const m = (pick: (run: (typeof runs)[number]) => number) => fixed(median(runs.map(pick)), 1);
+    out.push(
+      `  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: CPU ${m((r) => r.cpuMs)} ms (main thread ${m((r) => r.mainMs)} ms, V8's helper threads ${m((r) => r.helpersMs)} ms), wall ${m((r) => r.wallMs)} ms; ` +
+        `next request: CPU ${m((r) => r.nextCpuMs)} ms, wall ${m((r) => r.nextWallMs)} ms`,
+    );
   }
   out.push("", "Isolate heap (inspector, after a full collection) of a compiled policy against its JSON text:");
   out.push(
@@ -851,10 +828,6 @@ function printLoad(r: Results & LoadResults, out: string[]): void {
       `  TTL ${k.ttlSeconds} s: ${fixed(k.readsPer10k)} per 10,000 (${k.reads} reads in ${k.requests} requests over ${fixed(k.seconds, 1)} s; bound ${k.bound}), max latency ${fixed(k.maxLatencyMs, 1)} ms, ` +
         `${k.crossRequestPromiseWarnings} workerd warnings "${CROSS_REQUEST_WARNING}"`,
     );
-  }
-  out.push("", "First request after a cold start (median of 3; policy read from KV, validated and compiled):");
-  for (const [size, c] of Object.entries(r.coldStart)) {
-    out.push(`  ${Number(size).toLocaleString("en")} origins + ${Number(size).toLocaleString("en")} patterns: first ${fixed(c.firstMs, 1)} ms, next ${fixed(c.warmMs, 1)} ms`);
   }
 }
 
