@@ -6,14 +6,19 @@
  * state no request waits on KV. A read that fails, or a stored policy that is
  * not valid, keeps the last good policy and is logged once per reload. Slots
  * are bounded: on a wildcard route any client can pick the hostname.
+ *
+ * Compiled slots are dear (1–2 KiB each), so only MAX_SLOTS are kept. A key
+ * whose slot is evicted keeps, much cheaper, the KV text its policy came from
+ * (or the fact that it was absent), so that when it comes back its slot is
+ * rebuilt from that text, as if just read, without waiting on KV.
  */
 import { CANDIDATE_PREFIX, candidateKey, compilePolicy, MAX_POLICY_BYTES, parsePolicy, type CompiledPolicy } from "../core/index.js";
 
 export { CANDIDATE_PREFIX };
 import { logWarning } from "./log.js";
 
-/** What a KV key holds: a policy, or nothing at all. */
-type Stored = { policy: CompiledPolicy } | "absent";
+/** What a KV key holds: a policy (with the text it came from, to hold on eviction), or nothing at all. */
+type Stored = { policy: CompiledPolicy; text: string } | "absent";
 
 interface Slot {
   /** The last good value; null when none was ever loaded. */
@@ -21,6 +26,12 @@ interface Slot {
   /** When to read KV again (ms since the epoch). */
   expires: number;
   loading: Promise<void> | null;
+}
+
+/** An evicted slot's good value as KV gave it (null: the key was absent), and when the slot was to read KV again. */
+interface HeldText {
+  text: string | null;
+  expires: number;
 }
 
 export interface StoreOptions {
@@ -39,23 +50,39 @@ export const KV_TIMEOUT_MS = 2000;
 const RETRY_MS = 5000;
 /** Keys kept at once; beyond this the least recently used goes. */
 export const MAX_SLOTS = 10_000;
+/** Evicted keys held as text at once; beyond this the least recently used goes. */
+export const MAX_HELD_TEXTS = 200_000;
+/**
+ * Total length of the held texts and their keys, in string length: a byte a
+ * character for the ASCII of a policy in V8 (two for text beyond Latin-1).
+ */
+export const MAX_HELD_TEXT_BYTES = 48 * 2 ** 20;
 
 export class PolicyStore {
   private readonly slots = new Map<string, Slot>();
+  private readonly texts: HeldTexts;
 
   private readonly now: () => number;
   private readonly kvTimeoutMs: number;
   private readonly maxSlots: number;
 
-  constructor(options: { now?: () => number; kvTimeoutMs?: number; maxSlots?: number } = {}) {
+  constructor(
+    options: { now?: () => number; kvTimeoutMs?: number; maxSlots?: number; maxHeldTexts?: number; maxHeldTextBytes?: number } = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.kvTimeoutMs = options.kvTimeoutMs ?? KV_TIMEOUT_MS;
     this.maxSlots = options.maxSlots ?? MAX_SLOTS;
+    this.texts = new HeldTexts(options.maxHeldTexts ?? MAX_HELD_TEXTS, options.maxHeldTextBytes ?? MAX_HELD_TEXT_BYTES);
   }
 
-  /** How many keys are held in memory. */
+  /** How many keys are held compiled. */
   get size(): number {
     return this.slots.size;
+  }
+
+  /** How many keys are held as text only. */
+  get heldTexts(): number {
+    return this.texts.size;
   }
 
   /**
@@ -95,7 +122,8 @@ export class PolicyStore {
     let slot = this.slots.get(key);
     if (!slot || this.now() >= slot.expires) {
       slot = this.slotFor(key);
-      this.reloadInBackground(key, slot, options());
+      // A slot rebuilt from a held text may be fresh: no read then.
+      if (this.now() >= slot.expires) this.reloadInBackground(key, slot, options());
     }
     return policyOf(slot.value);
   }
@@ -125,13 +153,25 @@ export class PolicyStore {
 
   /** The key's slot, made when missing (the least recently used goes when full), and touched. */
   private slotFor(key: string): Slot {
-    let slot = this.slots.get(key);
-    if (!slot) {
-      if (this.slots.size >= this.maxSlots) this.evict();
-      slot = { value: null, expires: 0, loading: null };
-    }
+    const slot = this.slots.get(key) ?? this.newSlot(key);
     this.touch(key, slot);
     return slot;
+  }
+
+  /**
+   * A slot rebuilt from the key's held text, as a KV read would have built it,
+   * with the expiry it had (a stale one is then reloaded behind the answer like
+   * any stale slot); else an empty one, which waits on KV. The text is taken
+   * before the eviction that makes room, which could otherwise push it out.
+   */
+  private newSlot(key: string): Slot {
+    const held = this.texts.take(key);
+    if (this.slots.size >= this.maxSlots) this.evict();
+    if (!held) return { value: null, expires: 0, loading: null };
+    const rebuilt = storedOf(held.text);
+    // It passed once and would again; checked anyway, so that nothing unvalidated is ever used.
+    if (!("stored" in rebuilt)) return { value: null, expires: 0, loading: null };
+    return { value: rebuilt.stored, expires: held.expires, loading: null };
   }
 
   private reloadInBackground(key: string, slot: Slot, options: StoreOptions): void {
@@ -152,9 +192,11 @@ export class PolicyStore {
    * all have one must not push it out and make the next stray request wait on KV.
    */
   private evict(): void {
-    for (const key of this.slots.keys()) {
+    for (const [key, slot] of this.slots) {
       if (key === DEFAULT_KEY) continue;
       this.slots.delete(key);
+      // Only a good value was ever stored in a slot: a text that failed validation is never held.
+      if (slot.value !== null) this.texts.hold(key, slot.value === "absent" ? null : slot.value.text, slot.expires);
       return;
     }
   }
@@ -205,6 +247,11 @@ async function load(kv: KVNamespace, key: string, ttlMs: number, timeoutMs: numb
     if (err instanceof TooLarge) return { reason: err.message, transient: false };
     return { reason: `KV read failed: ${err instanceof Error ? err.message : String(err)}`, transient: true };
   }
+  return storedOf(text);
+}
+
+/** What a KV text gives the key: validated and compiled, or why not. A KV read and a held text both go through here. */
+function storedOf(text: string | null): Loaded {
   if (text === null) return { stored: "absent" };
   const result = parsePolicy(text);
   if (!result.ok) {
@@ -214,7 +261,50 @@ async function load(kv: KVNamespace, key: string, ttlMs: number, timeoutMs: numb
       errors: result.errors.slice(0, 20).map((problem) => `${problem.path}: ${problem.message}`),
     };
   }
-  return { stored: { policy: compilePolicy(result.policy) } };
+  return { stored: { policy: compilePolicy(result.policy), text } };
+}
+
+/**
+ * The texts of evicted keys, least recently used first, bounded by count and by
+ * their total length: the keys count too, since any client can pick a hostname
+ * and a held "absent" has no text. A key is either here or in a slot, never both.
+ */
+class HeldTexts {
+  private readonly held = new Map<string, HeldText>();
+  private length = 0;
+
+  constructor(
+    private readonly maxTexts: number,
+    private readonly maxLength: number,
+  ) {}
+
+  get size(): number {
+    return this.held.size;
+  }
+
+  hold(key: string, text: string | null, expires: number): void {
+    if (lengthOf(key, text) > this.maxLength) return;
+    this.take(key);
+    this.held.set(key, { text, expires });
+    this.length += lengthOf(key, text);
+    for (const oldest of this.held.keys()) {
+      if (this.held.size <= this.maxTexts && this.length <= this.maxLength) return;
+      this.take(oldest);
+    }
+  }
+
+  /** The key's held text, no longer held. */
+  take(key: string): HeldText | undefined {
+    const held = this.held.get(key);
+    if (!held) return undefined;
+    this.held.delete(key);
+    this.length -= lengthOf(key, held.text);
+    return held;
+  }
+}
+
+function lengthOf(key: string, text: string | null): number {
+  return key.length + (text?.length ?? 0);
 }
 
 class TooLarge extends Error {}

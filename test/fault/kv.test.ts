@@ -218,7 +218,7 @@ describe("hostile hostnames", () => {
 
   it("cannot grow the policy store without bound; the keys in use stay in memory", async () => {
     const { kv, reads } = countingKv({ "api.test": JSON.stringify(A), default: JSON.stringify(B) });
-    const store = new PolicyStore({ maxSlots: 100 });
+    const store = new PolicyStore({ maxSlots: 100, maxHeldTexts: 300 });
     const options = { kv, ttlMs: 60_000, waitUntil: () => {} };
     const real = await store.policyFor("api.test", options);
     for (let i = 0; i < 1000; i++) {
@@ -226,6 +226,7 @@ describe("hostile hostnames", () => {
       expect(await store.policyFor(`h${i}.attacker.test`, options)).not.toBeNull();
       if (i % 50 === 0) expect(await store.policyFor("api.test", options)).toBe(real);
       expect(store.size).toBeLessThanOrEqual(100);
+      expect(store.heldTexts).toBeLessThanOrEqual(300);
     }
     expect(reads.filter((key) => key === "default")).toEqual(["default"]);
     expect(reads.filter((key) => key === "api.test")).toEqual(["api.test"]);
@@ -233,7 +234,8 @@ describe("hostile hostnames", () => {
 
   it("forgets the least recently used key first", async () => {
     const { kv, reads } = countingKv({ "one.test": JSON.stringify(A), "two.test": JSON.stringify(A), "three.test": JSON.stringify(A) });
-    const store = new PolicyStore({ maxSlots: 2 });
+    // No texts held, so that a forgotten key shows as a read (held texts: test/worker/policy-store.test.ts).
+    const store = new PolicyStore({ maxSlots: 2, maxHeldTexts: 0 });
     const options = { kv, ttlMs: 60_000, waitUntil: () => {} };
     await store.policyFor("one.test", options);
     await store.policyFor("two.test", options);
@@ -248,7 +250,7 @@ describe("hostile hostnames", () => {
     const values: Record<string, string> = { default: JSON.stringify(B) };
     for (let i = 0; i < 50; i++) values[`own${i}.test`] = JSON.stringify(A);
     const { kv, reads } = countingKv(values);
-    const store = new PolicyStore({ maxSlots: 3 });
+    const store = new PolicyStore({ maxSlots: 3, maxHeldTexts: 0 });
     const options = { kv, ttlMs: 60_000, waitUntil: () => {} };
     await store.policyFor("stray.test", options); // no key of its own: reads default
     for (let i = 0; i < 50; i++) await store.policyFor(`own${i}.test`, options); // never touch default

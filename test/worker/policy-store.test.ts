@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { CompiledPolicy } from "../../src/core/index.js";
-import { PolicyStore } from "../../src/worker/policy-store.js";
+import { CANDIDATE_PREFIX, PolicyStore } from "../../src/worker/policy-store.js";
 import { putPolicy, send, uniqueHost } from "./helpers.js";
 
 const TTL = 30_000;
@@ -22,14 +22,18 @@ function wrappedKv(real: KVNamespace = env.CORS_POLICY) {
   return { kv, state };
 }
 
+type Bounds = { maxSlots?: number; maxHeldTexts?: number; maxHeldTextBytes?: number };
+
 /** A store on a clock the test moves by hand, and the background work it started. */
-function storeOnClock(kv: KVNamespace) {
+function storeOnClock(kv: KVNamespace, bounds: Bounds = {}) {
   const clock = { now: 1_000_000 };
   const pending: Promise<unknown>[] = [];
-  const store = new PolicyStore({ now: () => clock.now, kvTimeoutMs: 50 });
-  const policyFor = (host: string) => store.policyFor(host, { kv, ttlMs: TTL, waitUntil: (p) => pending.push(p) });
+  const store = new PolicyStore({ now: () => clock.now, kvTimeoutMs: 50, ...bounds });
+  const options = () => ({ kv, ttlMs: TTL, waitUntil: (p: Promise<unknown>) => void pending.push(p) });
+  const policyFor = (host: string) => store.policyFor(host, options());
+  const candidateFor = (host: string) => store.candidateFor(host, options);
   const settle = () => Promise.all(pending.splice(0));
-  return { clock, policyFor, settle, store };
+  return { clock, policyFor, candidateFor, settle, pending, store };
 }
 
 function allows(policy: CompiledPolicy | null, origin: string): boolean {
@@ -175,6 +179,106 @@ describe("policy store", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     expect(await policyFor(host)).toBeNull();
     expect(warnings(warn)[0]).toMatchObject({ key: host, keeping: "nothing (failing closed)" });
+  });
+});
+
+describe("keys evicted from the compiled slots, held as the text KV gave", () => {
+  const textA = JSON.stringify(A);
+
+  it("answers an evicted key again from its held text, own policy or absent, without reading KV", async () => {
+    const { kv, state } = wrappedKv(memoryKv({ "one.test": textA, default: JSON.stringify(B) }));
+    const { policyFor, store } = storeOnClock(kv, { maxSlots: 2 });
+    expect(allows(await policyFor("stray.test"), "https://b.test")).toBe(true); // absent: default's
+    expect(allows(await policyFor("one.test"), "https://a.test")).toBe(true); // stray.test goes, held as absent
+    expect(store.heldTexts).toBe(1);
+    expect(store.peek("stray.test")).toBeUndefined(); // not compiled: peek leaves it to policyFor
+    expect(allows(await policyFor("stray.test"), "https://b.test")).toBe(true); // one.test goes, held as its text
+    expect(allows(await policyFor("one.test"), "https://a.test")).toBe(true);
+    expect(allows(await policyFor("one.test"), "https://b.test")).toBe(false);
+    expect(store.size).toBe(2);
+    expect(state.reads).toEqual(["stray.test", "default", "one.test"]);
+  });
+
+  it("reloads a held text past its expiry behind the answer: one read, the answer from the text", async () => {
+    const values = { "one.test": textA, "two.test": textA, "three.test": textA };
+    const { kv, state } = wrappedKv(memoryKv(values));
+    const { clock, policyFor, settle } = storeOnClock(kv, { maxSlots: 2 });
+    for (const host of ["one.test", "two.test", "three.test"]) await policyFor(host); // one.test goes
+    values["one.test"] = JSON.stringify(B);
+    clock.now += TTL + 1;
+    const answers = await Promise.all([policyFor("one.test"), policyFor("one.test")]);
+    // Both from the held text (A), not from the read that B would have come from.
+    for (const answer of answers) expect(allows(answer, "https://a.test") && !allows(answer, "https://b.test")).toBe(true);
+    await settle();
+    expect(allows(await policyFor("one.test"), "https://b.test")).toBe(true);
+    expect(state.reads).toEqual(["one.test", "two.test", "three.test", "one.test"]);
+  });
+
+  it.each([
+    ["count", { maxHeldTexts: 2 }],
+    ["total length", { maxHeldTextBytes: 2 * ("k1.test".length + textA.length) }],
+  ])("holds texts within their own bound (%s), the least recently used out first", async (_, bounds) => {
+    const hosts = ["k1.test", "k2.test", "k3.test", "k4.test", "k5.test"];
+    const { kv, state } = wrappedKv(memoryKv(Object.fromEntries(hosts.map((host) => [host, textA]))));
+    const { policyFor, store } = storeOnClock(kv, { maxSlots: 2, ...bounds });
+    for (const host of hosts) await policyFor(host); // compiled: k4, k5; held: k2, k3; k1 gone
+    expect(store.heldTexts).toBe(2);
+    for (const host of ["k3.test", "k2.test", "k1.test"]) expect(allows(await policyFor(host), "https://a.test")).toBe(true);
+    expect(state.reads).toEqual([...hosts, "k1.test"]);
+    expect(store.heldTexts).toBe(2);
+  });
+
+  it("never evicts default, even while held texts churn", async () => {
+    const values: Record<string, string> = { default: JSON.stringify(B) };
+    for (let i = 0; i < 20; i++) values[`own${i}.test`] = textA;
+    const { kv, state } = wrappedKv(memoryKv(values));
+    const { policyFor, store } = storeOnClock(kv, { maxSlots: 2, maxHeldTexts: 3 });
+    await policyFor("stray.test");
+    for (let i = 0; i < 20; i++) await policyFor(`own${i}.test`);
+    expect(allows(await policyFor("another-stray.test"), "https://b.test")).toBe(true);
+    expect(state.reads.filter((key) => key === "default")).toEqual(["default"]);
+    expect(store.heldTexts).toBe(3);
+  });
+
+  it("holds only good values: a key that never loaded one is read again and fails closed, never taken for absent", async () => {
+    const { kv, state } = wrappedKv(memoryKv({ "bad.test": JSON.stringify({ origins: "*", credentials: true }), "one.test": textA, default: JSON.stringify(B) }));
+    const { policyFor, store } = storeOnClock(kv, { maxSlots: 2 });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    expect(await policyFor("bad.test")).toBeNull();
+    await policyFor("one.test");
+    await policyFor("stray.test"); // with default, pushes out bad.test (not held) and one.test (held)
+    expect(store.heldTexts).toBe(1);
+    expect(await policyFor("bad.test")).toBeNull(); // not default's B
+    expect(state.reads.filter((key) => key === "bad.test")).toEqual(["bad.test", "bad.test"]);
+  });
+
+  it("holds the last good text when KV now holds a bad one, and answers by it after eviction", async () => {
+    const values: Record<string, string> = { "one.test": textA, "two.test": textA, "three.test": textA };
+    const { kv, state } = wrappedKv(memoryKv(values));
+    const { clock, policyFor, settle } = storeOnClock(kv, { maxSlots: 2 });
+    vi.spyOn(console, "warn").mockImplementation(() => {});
+    await policyFor("one.test");
+    values["one.test"] = "{ origins: [";
+    clock.now += TTL + 1;
+    await policyFor("one.test");
+    await settle(); // the reload fails: A is kept, for another TTL
+    for (const host of ["two.test", "three.test"]) await policyFor(host); // one.test goes
+    expect(allows(await policyFor("one.test"), "https://a.test")).toBe(true);
+    expect(state.reads).toEqual(["one.test", "one.test", "two.test", "three.test"]);
+  });
+
+  it("rebuilds a candidate's evicted key from its held text too, without a read behind it", async () => {
+    const { kv, state } = wrappedKv(memoryKv({ "one.test": textA, "two.test": textA, "three.test": textA }));
+    const { policyFor, candidateFor, settle, pending } = storeOnClock(kv, { maxSlots: 2 });
+    await policyFor("one.test");
+    expect(candidateFor("one.test")).toBeNull();
+    await settle(); // no candidate stored: absent
+    await policyFor("two.test"); // one.test goes
+    await policyFor("three.test"); // the candidate's key goes, held as absent
+    await policyFor("one.test");
+    expect(candidateFor("one.test")).toBeNull();
+    expect(pending).toEqual([]);
+    expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`, "two.test", "three.test"]);
   });
 });
 
