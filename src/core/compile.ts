@@ -119,6 +119,39 @@ function intersectTokens(a: string[], b: string[], key: (token: string) => strin
 }
 
 function compileRules(rules: Rules, source: string, parts: readonly CompiledRules[] | null = null): CompiledRules {
+  return {
+    source,
+    parts,
+    rules,
+    isPublic: rules.origins === "*" && !rules.credentials,
+    origins: rules.origins === "*" ? "*" : matcherFor(rules.origins),
+    ...sharedParts(rules),
+    memo: new Memo(MEMO_SIZE),
+  };
+}
+
+/** What compiled rules hold beside their origins, which no request changes. */
+type SharedParts = Pick<CompiledRules, "methods" | "allowHeaders" | "anyHeader" | "preflightHeaders" | "actualHeaders">;
+
+/**
+ * Shared parts already built, by what they are built from. The tenants of a
+ * platform mostly differ in their origins alone, so 100,000 held policies
+ * share a handful of these. Bounded: beyond the limit, parts are built apart.
+ */
+const builtParts = new Map<string, SharedParts>();
+const BUILT_PARTS_LIMIT = 1024;
+
+function sharedParts(rules: Rules): SharedParts {
+  const key = JSON.stringify([rules.credentials, rules.methods, rules.allowHeaders, rules.exposeHeaders, rules.maxAge]);
+  let parts = builtParts.get(key);
+  if (!parts) {
+    parts = buildParts(rules);
+    if (builtParts.size < BUILT_PARTS_LIMIT) builtParts.set(key, parts);
+  }
+  return parts;
+}
+
+function buildParts(rules: Rules): SharedParts {
   const allowHeaders = new Set(rules.allowHeaders.map((name) => name.toLowerCase()));
   const anyHeader = allowHeaders.delete("*");
   const preflightHeaders: [string, string][] = [];
@@ -136,39 +169,34 @@ function compileRules(rules: Rules, source: string, parts: readonly CompiledRule
     actualHeaders.push(["Access-Control-Expose-Headers", rules.exposeHeaders.join(", ")]);
   }
   return {
-    source,
-    parts,
-    rules,
-    isPublic: rules.origins === "*" && !rules.credentials,
-    origins: rules.origins === "*" ? "*" : matcherFor(rules.origins),
     methods: rules.methods.includes("*") ? "*" : new Set(rules.methods),
     allowHeaders,
     anyHeader,
     preflightHeaders,
     actualHeaders,
-    memo: new Memo(MEMO_SIZE),
   };
 }
 
-/** A map that forgets its oldest entry once full. */
+/** A map that forgets its oldest entry once full. Made on first use: most of 100,000 held policies never need theirs. */
 export class Memo<V> {
-  private readonly entries = new Map<string, V>();
+  private entries: Map<string, V> | null = null;
   constructor(readonly limit: number) {}
 
   get size(): number {
-    return this.entries.size;
+    return this.entries?.size ?? 0;
   }
 
   get(key: string): V | undefined {
-    return this.entries.get(key);
+    return this.entries?.get(key);
   }
 
   set(key: string, value: V): void {
     if (key.length > MEMO_KEY_LIMIT) return;
-    if (this.entries.size >= this.limit) {
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+    const entries = (this.entries ??= new Map());
+    if (entries.size >= this.limit) {
+      const oldest = entries.keys().next();
+      if (!oldest.done) entries.delete(oldest.value);
     }
-    this.entries.set(key, value);
+    entries.set(key, value);
   }
 }
