@@ -6,7 +6,8 @@
  * - the first request's workerd CPU with such a policy, in a fresh workerd;
  * - the isolate heap that a compiled policy holds, against its JSON text;
  * - 100,000 hostnames, each with a policy of its own, requested in turn twice:
- *   the isolate heap along the way, and the KV reads of the second pass.
+ *   the isolate heap along the way, and the KV reads of the second pass; then
+ *   100,000 new ones, which take the store to its bounds: the heap must stay flat.
  *
  * Heap sizes come from the inspector (`Runtime.getHeapUsage` after
  * `HeapProfiler.collectGarbage`), as the isolate sees them.
@@ -250,9 +251,11 @@ async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstReque
 
 interface HostsResult {
   hosts: number;
-  slotsBound: string;
-  /** Isolate heap (bytes) after this many hostnames of the first pass, and after the second pass. */
+  /** Isolate heap (bytes) after this many hostnames of the first pass, after the second pass, and along a third pass of as many new hostnames. */
   heap: Array<{ after: string; bytes: number }>;
+  /** Heap once all hostnames are held (end of the second pass). */
+  heldBytes: number;
+  /** Largest heap along the third pass (new hostnames, the store at its bounds) over the heap before it. */
   flatness: number;
   firstPass: { requests: number; reads: number; seconds: number };
   secondPass: { requests: number; reads: number; readsPer10k: number; seconds: number };
@@ -286,6 +289,12 @@ async function sweep(port: number, from: number, to: number, concurrency: number
   await Promise.all(Array.from({ length: concurrency }, worker));
 }
 
+/**
+ * HOSTS hostnames, each with a policy of its own, requested in turn: a first
+ * pass that reads each from KV, a second that must read none, and a third of
+ * as many new hostnames, which takes the store to its bounds and must leave
+ * the heap where it was.
+ */
 async function manyHosts(ctx: ScaleContext): Promise<HostsResult> {
   let reads = 0;
   const mf = new Miniflare({
@@ -312,16 +321,20 @@ async function manyHosts(ctx: ScaleContext): Promise<HostsResult> {
     const inspector = await Inspector.open("edge");
     const poke = () => sweep(port, 0, 1, 1, agent);
     const heap: HostsResult["heap"] = [];
+    const checkpoint = async (after: string) => {
+      heap.push({ after, bytes: await inspector.heapAfterGc(poke) });
+      ctx.log(`  ${after}: isolate heap ${(heap.at(-1)!.bytes / 2 ** 20).toFixed(1)} MiB`);
+      return heap.at(-1)!.bytes;
+    };
     try {
-      heap.push({ after: "0", bytes: await inspector.heapAfterGc(poke) });
-      const checkpoints = [10_000, 20_000, 50_000, HOSTS].filter((n, i, all) => n <= HOSTS && all.indexOf(n) === i);
+      await checkpoint("0");
+      const stops = [10_000, 20_000, 50_000, HOSTS].filter((n, i, all) => n <= HOSTS && all.indexOf(n) === i);
       let done = 0;
       let start = performance.now();
-      for (const checkpoint of checkpoints) {
-        await sweep(port, done, checkpoint, 32, agent);
-        done = checkpoint;
-        heap.push({ after: checkpoint.toLocaleString("en"), bytes: await inspector.heapAfterGc(poke) });
-        ctx.log(`  ${checkpoint.toLocaleString("en")} hostnames: isolate heap ${(heap.at(-1)!.bytes / 2 ** 20).toFixed(1)} MiB`);
+      for (const stop of stops) {
+        await sweep(port, done, stop, 32, agent);
+        done = stop;
+        await checkpoint(stop.toLocaleString("en"));
       }
       const firstPass = { requests: HOSTS, reads, seconds: (performance.now() - start) / 1000 };
       reads = 0;
@@ -329,11 +342,14 @@ async function manyHosts(ctx: ScaleContext): Promise<HostsResult> {
       await sweep(port, 0, HOSTS, 32, agent);
       const secondReads = reads;
       const secondPass = { requests: HOSTS, reads: secondReads, readsPer10k: (secondReads * 10_000) / HOSTS, seconds: (performance.now() - start) / 1000 };
-      heap.push({ after: "second pass", bytes: await inspector.heapAfterGc(poke) });
-      // Flat: the heap once the store is full (20,000 hostnames, twice its bound) against the end.
-      const full = heap.find((h) => h.after === "20,000") ?? heap[1]!;
-      const flatness = Math.max(...heap.slice(heap.indexOf(full)).map((h) => h.bytes)) / full.bytes;
-      return { hosts: HOSTS, slotsBound: "MAX_SLOTS", heap, flatness, firstPass, secondPass };
+      const heldBytes = await checkpoint("second pass");
+      for (const stop of [0.5, 1].map((share) => HOSTS + Math.round(HOSTS * share))) {
+        await sweep(port, done, stop, 32, agent);
+        done = stop;
+        await checkpoint(`${(stop - HOSTS).toLocaleString("en")} new`);
+      }
+      const flatness = Math.max(...heap.slice(heap.findIndex((h) => h.after === "second pass")).map((h) => h.bytes)) / heldBytes;
+      return { hosts: HOSTS, heap, heldBytes, flatness, firstPass, secondPass };
     } finally {
       inspector.close();
     }
@@ -350,7 +366,7 @@ export async function scaleBench(ctx: ScaleContext) {
   ctx.log("first request of a fresh workerd (3 each, alternating sizes)…");
   const first: Record<number, FirstRequestRun[]> = Object.fromEntries(FIRST_REQUEST_SIZES.map((size) => [size, []]));
   for (let i = 0; i < 3; i++) for (const size of FIRST_REQUEST_SIZES) first[size]!.push(await firstRequest(ctx, size));
-  ctx.log(`${HOSTS.toLocaleString("en")} hostnames, each with its own policy, requested in turn, twice…`);
+  ctx.log(`${HOSTS.toLocaleString("en")} hostnames, each with its own policy, requested in turn, twice, then as many new ones…`);
   const hosts = await manyHosts(ctx);
   return { cold, heap, first, hosts, loadPolicyBytes: JSON.stringify(LOAD_POLICY).length };
 }

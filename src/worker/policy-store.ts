@@ -56,7 +56,7 @@ export const MAX_HELD_TEXTS = 200_000;
  * Total length of the held texts and their keys, in string length: a byte a
  * character for the ASCII of a policy in V8 (two for text beyond Latin-1).
  */
-export const MAX_HELD_TEXT_BYTES = 48 * 2 ** 20;
+export const MAX_HELD_TEXT_BYTES = 40 * 2 ** 20;
 
 export class PolicyStore {
   private readonly slots = new Map<string, Slot>();
