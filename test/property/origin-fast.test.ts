@@ -9,7 +9,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { compilePolicy, validatePolicy } from "../../src/core/index.js";
+import { compilePolicy, parsePolicy, validatePolicy } from "../../src/core/index.js";
 import { checkOrigin, checkOriginByParsing, isInsecure, isPlainSecure, patternDomain, splitOrigin, type OriginEntry } from "../../src/core/origin.js";
 import { GENERIC_SECOND_LEVEL, HOSTING, isPublicSuffix } from "../../src/core/public-suffix.js";
 
@@ -176,7 +176,7 @@ describe("the validator's plain shortcut agrees with checking every entry", () =
   const list = fc
     .tuple(
       fc.array(
-        fc.oneof({ weight: 20, arbitrary: anything }, { weight: 1, arbitrary: fc.constantFrom<unknown>(5, null, "*", "null", ["https://a.com"], "https://a.com", "https://*.a.com") }),
+        fc.oneof({ weight: 20, arbitrary: anything }, { weight: 1, arbitrary: fc.constantFrom<unknown>(5, null, true, {}, { toString: 1 }, "*", "null", ["https://a.com"], [["https://a.com"]], "https://a.com", "https://*.a.com") }),
         { maxLength: 12 },
       ),
       fc.nat(),
@@ -190,11 +190,13 @@ describe("the validator's plain shortcut agrees with checking every entry", () =
     routes: fc.array(fc.record({ path: fc.constantFrom("/a/*", "/b"), credentials: fc.boolean(), origins: fc.option(list, { nil: undefined }) }, { requiredKeys: ["path", "credentials"] }), { maxLength: 2 }),
   });
 
-  it("validatePolicy: the same errors, warnings and policy, and the compiled policy matches the same origins", () => {
+  it("validatePolicy and parsePolicy: the same errors, warnings and policy, and the compiled policy matches the same origins", () => {
     fc.assert(
       fc.property(doc, fc.array(anything, { maxLength: 5 }), (input, probes) => {
         const fast = validatePolicy(input);
         expect(fast).toEqual(validatePolicy(input, { plainShortcut: false }));
+        // From JSON text, lists are checked by built-ins alone.
+        expect(parsePolicy(JSON.stringify(input))).toEqual(fast);
         if (!fast.ok) return;
         const slow = validatePolicy(input, { plainShortcut: false });
         const [a, b] = [compilePolicy(fast.policy), compilePolicy((slow as typeof fast).policy)];
