@@ -8,6 +8,7 @@ import { forward } from "./forward.js";
 import { clip, logWarning } from "./log.js";
 import { PolicyStore, type StoreOptions } from "./policy-store.js";
 import { eventsOf, LOG_INTERVAL_MS, logRefusal, Telemetry, type DataPointSink } from "./telemetry.js";
+import { warmUp } from "./warm-up.js";
 
 const DEFAULT_TTL_SECONDS = 30;
 const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
@@ -19,6 +20,8 @@ interface OptionalBindings {
   /** Seconds between two log lines of one distinct event (60); 0 in local dev, to see every event at once. */
   EVENT_LOG_SECONDS?: string;
 }
+
+warmUp();
 
 /** One per isolate: policies stay compiled in memory between requests. */
 const store = new PolicyStore();
