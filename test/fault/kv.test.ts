@@ -113,6 +113,32 @@ describe("KV slower than the worker's bound", () => {
   });
 });
 
+describe("a stored value read in large pieces", () => {
+  // The store reads 64 KiB first, then four times more each time, up to the limit: values at each edge load whole.
+  it.each([64 * 1024 - 1, 64 * 1024, 64 * 1024 + 1, 320 * 1024, MAX_POLICY_BYTES])("a policy of %i bytes loads whole", async (size) => {
+    const host = uniqueHost();
+    // The origins come last: a value cut anywhere would not parse, and the edge would fail closed.
+    const head = '{"$schema": "';
+    const tail = '", "origins": ["https://a.test"]}';
+    const text = `${head}${"x".repeat(size - head.length - tail.length)}${tail}`;
+    expect(text.length).toBe(size);
+    await putPolicy(host, text);
+    const res = await send(`https://${host}/x`, { headers: { Origin: "https://a.test" } });
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBe("https://a.test");
+  });
+
+  it("a policy one byte over the limit is refused by its size", async () => {
+    const host = uniqueHost();
+    const head = '{"$schema": "';
+    const tail = '", "origins": ["https://a.test"]}';
+    await putPolicy(host, `${head}${"x".repeat(MAX_POLICY_BYTES + 1 - head.length - tail.length)}${tail}`);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const res = await send(`https://${host}/x`, { headers: { Origin: "https://a.test" } });
+    expect(res.headers.get("Access-Control-Allow-Origin")).toBeNull();
+    expect(logLines(warn)[0]).toMatchObject({ event: "policy-reload-failed", key: host, reason: `stored policy is larger than ${MAX_POLICY_BYTES} bytes` });
+  });
+});
+
 describe("a stored value that cannot be used", () => {
   it.each([
     ["empty", "", ["$: not valid JSON"]],
