@@ -91,7 +91,7 @@ export interface ValidateOptions {
   /**
    * True (the default): entries of the plain secure shape are cleared by one
    * regular expression. False: every entry goes through every check, which
-   * is slower and must give the very same result (test/property/validate-fast.test.ts).
+   * is slower and must give the very same result (test/property/origin-fast.test.ts).
    */
   plainShortcut?: boolean;
 }
@@ -163,7 +163,7 @@ interface Scope {
   /** Index in the written list of each entry of `values.origins`; null when every written entry was kept, in order. */
   originIndexes: number[] | null;
   /** Indexes in `values.origins` of the entries not of the plain secure shape: the only ones a credentials check can refuse. */
-  special: number[];
+  notPlain: number[];
   /** JSON path of each entry of the token lists in `values`, in the same order. */
   tokenPaths: Partial<Record<TokenField, string[]>>;
 }
@@ -248,7 +248,7 @@ function readRoutePath(value: unknown, path: string, report: Report): string | n
 
 /** Reads the rule fields present in `object`, reporting each bad value. */
 function readScope(object: Record<string, unknown>, path: string, report: Report): Scope {
-  const scope: Scope = { path, values: {}, originIndexes: null, special: [], tokenPaths: {} };
+  const scope: Scope = { path, values: {}, originIndexes: null, notPlain: [], tokenPaths: {} };
   const has = (name: RuleName) => object[name] !== undefined;
   if (has("origins")) readOrigins(object.origins, scope, report);
   for (const name of ["credentials", "allowInsecureOriginsWithCredentials", "blockCrossOriginWrites"] as const) {
@@ -303,26 +303,26 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
   }
   // Lists run to 100,000 entries, nearly all of the plain secure shape, which
   // one regular expression clears of every check: only the others are checked one by one.
-  const others: number[] = [];
+  const notPlain: number[] = [];
   for (let index = 0; index < value.length; index++) {
     const item: unknown = value[index];
-    if (typeof item !== "string" || !report.plainShortcut || !isPlainSecure(item)) others.push(index);
+    if (typeof item !== "string" || !report.plainShortcut || !isPlainSecure(item)) notPlain.push(index);
   }
   // Hashed once: for the duplicate check here, and for the edge's lookups after.
   const unique = new Set<unknown>(value);
-  const isOther = new Set(others);
+  const isNotPlain = new Set(notPlain);
   if (unique.size === value.length) {
-    const refused = new Set(others.filter((index) => !checkEntry(value, index, path, report, null)));
-    if (refused.size > 0) return keepOrigins(value, scope, (index) => !refused.has(index), isOther);
+    const refused = new Set(notPlain.filter((index) => !checkEntry(value, index, path, report, null)));
+    if (refused.size > 0) return keepOrigins(value, scope, (index) => !refused.has(index), isNotPlain);
     const entries = value.slice() as string[];
     keepMatcher(entries, new OriginMatcher(unique as Set<string>));
     scope.values.origins = entries;
-    scope.special = others;
+    scope.notPlain = notPlain;
     return;
   }
   // Repeats: every entry in order, so that each problem is reported in the order of the list.
   const seen = new Set<string>();
-  keepOrigins(value, scope, (index) => checkEntry(value, index, path, report, seen, !isOther.has(index)), isOther);
+  keepOrigins(value, scope, (index) => checkEntry(value, index, path, report, seen, !isNotPlain.has(index)), isNotPlain);
 }
 
 /**
@@ -330,20 +330,20 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
  * indexes: the slower way, for a list with problems. `keep` is called once
  * per index, in order.
  */
-function keepOrigins(value: unknown[], scope: Scope, keep: (index: number) => boolean, isOther: ReadonlySet<number>): void {
+function keepOrigins(value: unknown[], scope: Scope, keep: (index: number) => boolean, isNotPlain: ReadonlySet<number>): void {
   const entries: string[] = [];
   const indexes: number[] = [];
-  const special: number[] = [];
+  const notPlain: number[] = [];
   for (let index = 0; index < value.length; index++) {
     if (!(index in value) || !keep(index)) continue;
-    if (isOther.has(index)) special.push(entries.length);
+    if (isNotPlain.has(index)) notPlain.push(entries.length);
     entries.push(value[index] as string);
     indexes.push(index);
   }
   keepMatcher(entries, new OriginMatcher(entries));
   scope.values.origins = entries;
   scope.originIndexes = indexes;
-  scope.special = special;
+  scope.notPlain = notPlain;
 }
 
 /**
@@ -476,7 +476,7 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
     return;
   }
   // Entries of the plain secure shape pass every check below.
-  for (const index of (originsOwn ? own : top).special) {
+  for (const index of (originsOwn ? own : top).notPlain) {
     const entry = rules.origins[index]!;
     if (originsOwn || credentialsOwn) {
       if (entry === "null") {
