@@ -351,7 +351,11 @@ export class OriginMatcher {
   private patterns(): boolean {
     if (this.hasPatterns === null) {
       this.hasPatterns = false;
-      for (const entry of this.entries) if (patternDomain(entry) !== null) this.hasPatterns = true;
+      for (const entry of this.entries) {
+        if (patternDomain(entry) === null) continue;
+        this.hasPatterns = true;
+        break;
+      }
     }
     return this.hasPatterns;
   }
