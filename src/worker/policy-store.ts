@@ -333,8 +333,8 @@ async function readLimited(kv: KVNamespace, key: string, cacheTtl: number): Prom
   return text + decoder.decode();
 }
 
-/** The first read's size: most policies fit in it whole. */
-const FIRST_READ_BYTES = 64 * 1024;
+/** The first read's size: a tenant's policy fits in it whole; a big policy takes a few reads, each four times larger. */
+const FIRST_READ_BYTES = 16 * 1024;
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return new Promise<T>((resolve, reject) => {
