@@ -146,7 +146,8 @@ function sharedParts(rules: Rules): SharedParts {
   let parts = builtParts.get(key);
   if (!parts) {
     parts = buildParts(rules);
-    if (builtParts.size < BUILT_PARTS_LIMIT) builtParts.set(key, parts);
+    // Long lists are rare and would make long keys: built apart, the map stays small.
+    if (builtParts.size < BUILT_PARTS_LIMIT && key.length <= MEMO_KEY_LIMIT) builtParts.set(key, parts);
   }
   return parts;
 }
