@@ -291,8 +291,9 @@ export function splitOrigin(value: string): OriginParts | null {
 export function intersectOrigins(a: readonly string[], b: readonly string[]): string[] {
   const kept = new Set<string>();
   for (const [list, other] of [[a, b], [b, a]] as const) {
-    const matcher = new OriginMatcher(other);
+    // One set, hashed once, serves the matcher and the pattern lookups.
     const others = new Set(other);
+    const matcher = new OriginMatcher(others);
     for (const entry of list) {
       const inside = patternDomain(entry) === null ? matcher.matches(entry) : withinPatterns(entry, others);
       if (inside) kept.add(entry);
