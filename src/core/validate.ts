@@ -467,8 +467,7 @@ function checkCredentialedOrigins(rules: Rules, own: Scope, top: Scope, report: 
   const credentialsOwn = isTop || own.values.credentials !== undefined;
   const insecureOwn = isTop || own.values.allowInsecureOriginsWithCredentials !== undefined;
   const inherited = originsOwn ? "" : ` (origins inherited from ${top.path}.origins)`;
-  const written = (index: number) => (originsOwn ? (own.originIndexes?.[index] ?? index) : index);
-  const causedAt = (index: number, field: string) => (originsOwn ? `${own.path}.origins[${written(index)}]` : `${own.path}.${field}`);
+  const causedAt = (index: number, field: string) => (originsOwn ? `${own.path}.origins[${own.originIndexes?.[index] ?? index}]` : `${own.path}.${field}`);
   if (rules.origins === "*") {
     if (originsOwn || credentialsOwn) {
       report.error(originsOwn ? `${own.path}.origins` : `${own.path}.credentials`, "wildcard-origin-with-credentials", `origins "*" with credentials would let any site act as its users${inherited}`, "list the origins, or set credentials to false");
