@@ -2,7 +2,7 @@
  * Compilation turns a validated policy into lookup structures and ready-made
  * header values, so that a request does hash lookups and nothing else.
  */
-import { intersectOrigins, matcherFor, type OriginMatcher } from "./origin.js";
+import { intersectOrigins, OriginMatcher } from "./origin.js";
 import type { PreflightDecision } from "./decide.js";
 import { needsReading, normalizePath, pathReadings } from "./path.js";
 import type { Policy, Rules } from "./policy.js";
@@ -124,7 +124,7 @@ function compileRules(rules: Rules, source: string, parts: readonly CompiledRule
     parts,
     rules,
     isPublic: rules.origins === "*" && !rules.credentials,
-    origins: rules.origins === "*" ? "*" : matcherFor(rules.origins),
+    origins: rules.origins === "*" ? "*" : new OriginMatcher(rules.origins),
     ...sharedParts(rules),
     memo: new Memo(MEMO_SIZE),
   };

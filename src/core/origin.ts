@@ -291,7 +291,7 @@ export function splitOrigin(value: string): OriginParts | null {
 export function intersectOrigins(a: readonly string[], b: readonly string[]): string[] {
   const kept = new Set<string>();
   for (const [list, other] of [[a, b], [b, a]] as const) {
-    // One set, hashed once, serves the matcher and the pattern lookups.
+    // One set serves the matcher and the pattern lookups.
     const others = new Set(other);
     const matcher = new OriginMatcher(others);
     for (const entry of list) {
@@ -323,19 +323,29 @@ const MAX_ORIGIN_LENGTH = 2048;
  * canonical text, so one hash set holds them all: a listed origin is one
  * lookup, and a pattern one lookup per label of the request's host
  * (`https://*.` + each parent domain), so the cost does not grow with the list.
+ *
+ * The set is built by the second lookup, not by the first: a policy is
+ * loaded by the request that first needs it, which has the Workers CPU limit
+ * to keep, and hashing 100,000 fresh strings costs more than parsing them.
+ * That request scans the list instead, a few native comparisons per entry.
  */
 export class OriginMatcher {
-  private readonly entries: ReadonlySet<string>;
+  private readonly entries: readonly string[] | ReadonlySet<string>;
+  /** The set of the entries: given, or built by the second lookup. */
+  private index: ReadonlySet<string> | null;
+  private lookups = 0;
   /** Whether any entry is a pattern; found on the first origin not listed as such. */
   private hasPatterns: boolean | null = null;
 
-  constructor(entries: Iterable<string>) {
-    this.entries = entries instanceof Set ? entries : new Set(entries);
+  constructor(entries: readonly string[] | ReadonlySet<string>) {
+    this.entries = entries;
+    this.index = entries instanceof Set ? entries : null;
   }
 
   matches(origin: string): boolean {
+    if (this.index === null && this.lookups++ > 0) this.index = new Set(this.entries);
     // A pattern's own text is no origin a browser sends: "*" is not a host character it produces.
-    if (this.entries.has(origin)) return !origin.includes("*");
+    if (this.has(origin)) return !origin.includes("*");
     if (origin.length > MAX_ORIGIN_LENGTH || !this.patterns()) return false;
     const parts = splitOrigin(origin);
     if (!parts || !validHost(parts.host) || parts.host.startsWith("[")) return false;
@@ -344,9 +354,19 @@ export class OriginMatcher {
     // Every proper suffix that starts after a dot: whole labels only.
     const host = parts.host;
     for (let dot = host.indexOf("."); dot !== -1; dot = host.indexOf(".", dot + 1)) {
-      if (this.entries.has(head + host.slice(dot + 1) + tail)) return true;
+      if (this.has(head + host.slice(dot + 1) + tail)) return true;
     }
     return false;
+  }
+
+  /** Whether the set is built (by the second lookup). */
+  get indexed(): boolean {
+    return this.index !== null;
+  }
+
+  private has(text: string): boolean {
+    // Without the set, the entries are the list: a given set is the index from the start.
+    return this.index !== null ? this.index.has(text) : (this.entries as readonly string[]).includes(text);
   }
 
   private patterns(): boolean {
@@ -360,17 +380,4 @@ export class OriginMatcher {
     }
     return this.hasPatterns;
   }
-}
-
-/** Matchers the validator built while reading a list, kept for the compiler so that no list is hashed twice. */
-const builtMatchers = new WeakMap<readonly string[], OriginMatcher>();
-
-/** Hands the compiler the matcher already built for `entries` (which must not change afterwards). */
-export function keepMatcher(entries: readonly string[], matcher: OriginMatcher): void {
-  builtMatchers.set(entries, matcher);
-}
-
-/** The matcher for a list of entries: the one the validator built, else a new one. */
-export function matcherFor(entries: readonly string[]): OriginMatcher {
-  return builtMatchers.get(entries) ?? new OriginMatcher(entries);
 }

@@ -3,7 +3,7 @@
  * about, a message and a one-line hint. It never throws on any input.
  */
 import { isToken } from "./headers.js";
-import { checkOrigin, isInsecure, isPlainSecure, keepMatcher, OriginMatcher, patternDomain, type OriginProblem } from "./origin.js";
+import { checkOrigin, isInsecure, isPlainSecure, patternDomain, type OriginProblem } from "./origin.js";
 import { normalizePath, pathReadings } from "./path.js";
 import { isPublicSuffix } from "./public-suffix.js";
 import {
@@ -94,22 +94,33 @@ export interface ValidateOptions {
    * is slower and must give the very same result (test/property/origin-fast.test.ts).
    */
   plainShortcut?: boolean;
+  /**
+   * True (the default): warnings are looked for too. False: errors only, as
+   * the edge needs, which then skips hashing every origin to find repeats.
+   * Errors never depend on warnings.
+   */
+  warnings?: boolean;
 }
 
 class Report {
-  constructor(readonly plainShortcut: boolean) {}
+  readonly plainShortcut: boolean;
+  readonly warns: boolean;
   readonly errors: Problem[] = [];
   readonly warnings: Problem[] = [];
+  constructor(options: ValidateOptions) {
+    this.plainShortcut = options.plainShortcut ?? true;
+    this.warns = options.warnings ?? true;
+  }
   error(path: string, code: ProblemCode, message: string, hint: string): void {
     this.errors.push({ severity: "error", code, path, message, hint });
   }
   warn(path: string, code: ProblemCode, message: string, hint: string): void {
-    this.warnings.push({ severity: "warning", code, path, message, hint });
+    if (this.warns) this.warnings.push({ severity: "warning", code, path, message, hint });
   }
 }
 
 /** Parses and validates a stored policy. */
-export function parsePolicy(text: string): ValidationResult {
+export function parsePolicy(text: string, options: ValidateOptions = {}): ValidationResult {
   if (tooLarge(text)) {
     const problem: Problem = {
       severity: "error",
@@ -133,7 +144,7 @@ export function parsePolicy(text: string): ValidationResult {
     };
     return { ok: false, errors: [problem], warnings: [] };
   }
-  return validatePolicy(json);
+  return validatePolicy(json, options);
 }
 
 /**
@@ -148,7 +159,7 @@ function tooLarge(text: string): boolean {
 
 /** Validates a policy document already parsed from JSON. */
 export function validatePolicy(input: unknown, options: ValidateOptions = {}): ValidationResult {
-  const report = new Report(options.plainShortcut ?? true);
+  const report = new Report(options);
   const policy = readPolicy(input, report);
   if (report.errors.length > 0 || !policy) {
     return { ok: false, errors: report.errors, warnings: report.warnings };
@@ -308,14 +319,12 @@ function readOrigins(value: unknown, scope: Scope, report: Report): void {
     const item: unknown = value[index];
     if (typeof item !== "string" || !report.plainShortcut || !isPlainSecure(item)) notPlain.push(index);
   }
-  // Hashed once: for the duplicate check here, and for the edge's lookups after.
-  const unique = new Set<unknown>(value);
   const isNotPlain = new Set(notPlain);
-  if (unique.size === value.length) {
+  // Repeats are only warned about: without warnings, no need to hash every entry.
+  if (!report.warns || new Set(value).size === value.length) {
     const refused = new Set(notPlain.filter((index) => !checkEntry(value, index, path, report, null)));
     if (refused.size > 0) return keepOrigins(value, scope, (index) => !refused.has(index), isNotPlain);
     const entries = value.slice() as string[];
-    keepMatcher(entries, new OriginMatcher(unique as Set<string>));
     scope.values.origins = entries;
     scope.notPlain = notPlain;
     return;
@@ -340,7 +349,6 @@ function keepOrigins(value: unknown[], scope: Scope, keep: (index: number) => bo
     entries.push(value[index] as string);
     indexes.push(index);
   }
-  keepMatcher(entries, new OriginMatcher(entries));
   scope.values.origins = entries;
   scope.originIndexes = indexes;
   scope.notPlain = notPlain;

@@ -253,7 +253,8 @@ async function load(kv: KVNamespace, key: string, ttlMs: number, timeoutMs: numb
 /** What a KV text gives the key: validated and compiled, or why not. A KV read and a held text both go through here. */
 function storedOf(text: string | null): Loaded {
   if (text === null) return { stored: "absent" };
-  const result = parsePolicy(text);
+  // Errors only: warnings are for whoever writes the policy, and `edge-cors validate` shows them.
+  const result = parsePolicy(text, { warnings: false });
   if (!result.ok) {
     return {
       reason: "stored policy is not valid",

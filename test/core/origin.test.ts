@@ -261,7 +261,19 @@ describe("OriginMatcher", () => {
     [["https://*.foo.com", "https://*.bar.com"], "https://a.bar.com", true],
   ];
   it.each(rows)("%j vs %s → %s", (origins, origin, expected) => {
-    expect(matcher(...origins).matches(origin)).toBe(expected);
+    const m = matcher(...origins);
+    // The first lookup scans the list, the second builds the set: the same answer both ways.
+    expect(m.matches(origin)).toBe(expected);
+    expect(m.indexed).toBe(false);
+    expect(m.matches(origin)).toBe(expected);
+    expect(m.indexed).toBe(true);
+  });
+
+  it("hashes no list that is looked up once, and a given set from the start", () => {
+    const m = matcher("https://app.example.com");
+    expect(m.matches("https://evil.example")).toBe(false);
+    expect(m.indexed).toBe(false);
+    expect(new OriginMatcher(new Set(["https://app.example.com"])).indexed).toBe(true);
   });
 
   it("stays exact with a long list of origins and patterns", () => {

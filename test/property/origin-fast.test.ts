@@ -190,13 +190,15 @@ describe("the validator's plain shortcut agrees with checking every entry", () =
     routes: fc.array(fc.record({ path: fc.constantFrom("/a/*", "/b"), credentials: fc.boolean(), origins: fc.option(list, { nil: undefined }) }, { requiredKeys: ["path", "credentials"] }), { maxLength: 2 }),
   });
 
-  it("validatePolicy and parsePolicy: the same errors, warnings and policy, and the compiled policy matches the same origins", () => {
+  it("validatePolicy and parsePolicy, with warnings or without: the same errors, warnings and policy, and the compiled policy matches the same origins", () => {
     fc.assert(
       fc.property(doc, fc.array(anything, { maxLength: 5 }), (input, probes) => {
         const fast = validatePolicy(input);
         expect(fast).toEqual(validatePolicy(input, { plainShortcut: false }));
         // From JSON text, lists are checked by built-ins alone.
         expect(parsePolicy(JSON.stringify(input))).toEqual(fast);
+        // Errors only, as the edge asks: the very same errors and policy.
+        expect(parsePolicy(JSON.stringify(input), { warnings: false })).toEqual({ ...fast, warnings: [] });
         if (!fast.ok) return;
         const slow = validatePolicy(input, { plainShortcut: false });
         const [a, b] = [compilePolicy(fast.policy), compilePolicy((slow as typeof fast).policy)];
