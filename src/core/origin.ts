@@ -291,7 +291,7 @@ export function splitOrigin(value: string): OriginParts | null {
 export function intersectOrigins(a: readonly string[], b: readonly string[]): string[] {
   const kept = new Set<string>();
   for (const [list, other] of [[a, b], [b, a]] as const) {
-    // One set serves the matcher and the pattern lookups.
+    // One set, hashed once, serves the matcher and the pattern lookups.
     const others = new Set(other);
     const matcher = new OriginMatcher(others);
     for (const entry of list) {
