@@ -1,6 +1,7 @@
 /**
  * Compilation turns a validated policy into lookup structures and ready-made
- * header values, so that a request does hash lookups and nothing else.
+ * header values, so that a request does hash lookups and nothing else (an
+ * origin list's very first lookup scans it instead: see `OriginMatcher`).
  */
 import { intersectOrigins, OriginMatcher } from "./origin.js";
 import type { PreflightDecision } from "./decide.js";
