@@ -30,8 +30,10 @@ export interface EdgeCorsOptions {
   /**
    * The report-only candidate beside that policy, or null: it never changes
    * an answer, it is only compared with the enforced decision. Never waits.
+   * `waited`: this request waited for its policy (a promise), so it has paid
+   * for a load already.
    */
-  candidate?: (c: Context, url: URL) => CompiledPolicy | null;
+  candidate?: (c: Context, url: URL, waited: boolean) => CompiledPolicy | null;
   /** Told of every refused request, and of every request the candidate would answer otherwise. */
   onEvent?: (event: DecisionEvent, c: Context) => void;
 }
@@ -49,14 +51,15 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
   return async function edgeCorsMiddleware(c, next) {
     const headers = c.req.raw.headers;
     const request = new IncomingRequest(c.req.method, new URL(c.req.url), headers);
-    let policy = options.policy(c, request.url);
+    const found = options.policy(c, request.url);
     // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
-    if (policy instanceof Promise) policy = await policy;
+    const waited = found instanceof Promise;
+    const policy = found instanceof Promise ? await found : found;
     const decision = decide(policy, request);
     if (options.onEvent) {
       const refusal = decision.allowed ? null : decision.refusal;
       // Without an enforced policy the edge fails closed, and there is nothing to compare with.
-      const candidate = policy && options.candidate ? compareCandidate(options.candidate(c, request.url), request, decision) : null;
+      const candidate = policy && options.candidate ? compareCandidate(options.candidate(c, request.url, waited), request, decision) : null;
       if (refusal || candidate) options.onEvent({ request, policy, decision, refusal, candidate }, c);
     }
     if (decision.kind === "preflight") return preflightResponse(decision);

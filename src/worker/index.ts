@@ -41,11 +41,11 @@ function storeOptions(c: Context<{ Bindings: Env }>): StoreOptions {
 app.use(
   edgeCors({
     policy: (c, url) => {
-      const known = store.peek(url.hostname);
+      const known = store.peek(url.hostname, () => storeOptions(c));
       if (known !== undefined) return known;
       return store.policyFor(url.hostname, storeOptions(c));
     },
-    candidate: (c, url) => store.candidateFor(url.hostname, () => storeOptions(c)),
+    candidate: (c, url, waited) => store.candidateFor(url.hostname, () => storeOptions(c), !waited),
     onEvent: (event, c) => {
       const env = c.env as Env & OptionalBindings;
       if (event.refusal && env.CORS_DEBUG) logRefusal(event.refusal, event.request);

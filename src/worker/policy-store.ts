@@ -96,15 +96,18 @@ export class PolicyStore {
   }
 
   /**
-   * What `policyFor` would answer, when memory alone can answer it (every key
-   * it needs is fresh); undefined when it cannot, and `policyFor` must run.
-   * Synchronous, so that the steady state costs no promise.
+   * What `policyFor` would answer, when memory can answer it: every key it
+   * needs has been loaded (a stale one is refreshed behind the answer, as
+   * `policyFor` does); undefined when a key must first be read from KV, and
+   * `policyFor` must run. Synchronous, so that the steady state costs no
+   * promise, and a promise from the policy means this request waited for a
+   * load. `options` is called only when KV must be read.
    */
-  peek(hostname: string): CompiledPolicy | null | undefined {
-    const own = this.fresh(hostKey(hostname));
+  peek(hostname: string, options: () => StoreOptions): CompiledPolicy | null | undefined {
+    const own = this.inMemory(hostKey(hostname), options);
     if (own === undefined) return undefined;
     if (own !== "absent") return policyOf(own);
-    const fallback = this.fresh(DEFAULT_KEY);
+    const fallback = this.inMemory(DEFAULT_KEY, options);
     return fallback === undefined ? undefined : policyOf(fallback);
   }
 
@@ -115,12 +118,17 @@ export class PolicyStore {
    * compiled, last good kept on faults), and null until then. Null when there
    * is none. `options` is called only when KV must be read, so the steady
    * state allocates nothing.
+   *
+   * `mayRead` false: this request has just loaded its policy, and a candidate
+   * can cost as much again, so its read starts with a later request. Nothing
+   * is lost: what is not in memory is never compared anyway.
    */
-  candidateFor(hostname: string, options: () => StoreOptions): CompiledPolicy | null {
+  candidateFor(hostname: string, options: () => StoreOptions, mayRead = true): CompiledPolicy | null {
     const host = hostKey(hostname);
     const key = candidateKey(this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host);
     let slot = this.slots.get(key);
     if (!slot || this.now() >= slot.expires) {
+      if (!mayRead) return policyOf(slot?.value ?? null);
       slot = this.slotFor(key);
       // A slot rebuilt from a held text may be fresh: no read then.
       if (this.now() >= slot.expires) this.reloadInBackground(key, slot, options());
@@ -128,10 +136,18 @@ export class PolicyStore {
     return policyOf(slot.value);
   }
 
-  /** A fresh slot's value (null: none ever loaded), touched as `read` does; undefined when not fresh. */
-  private fresh(key: string): Stored | null | undefined {
+  /**
+   * A loaded slot's value, touched as `read` does; a stale one is refreshed in
+   * the background. Undefined when `read` would wait: no slot, or no value yet
+   * and time to read again (a failed first load answers null until then).
+   */
+  private inMemory(key: string, options: () => StoreOptions): Stored | null | undefined {
     const slot = this.slots.get(key);
-    if (!slot || this.now() >= slot.expires) return undefined;
+    if (!slot) return undefined;
+    if (this.now() >= slot.expires) {
+      if (slot.value === null) return undefined;
+      this.reloadInBackground(key, slot, options());
+    }
     this.touch(key, slot);
     return slot.value;
   }
@@ -207,7 +223,7 @@ export class PolicyStore {
       logWarning("policy-reload-failed", {
         key,
         reason: loaded.reason,
-        keeping: slot.value === null ? "nothing (failing closed)" : "last good policy",
+        keeping: slot.value !== null ? "last good policy" : key.startsWith(CANDIDATE_PREFIX) ? "nothing (no candidate to compare)" : "nothing (failing closed)",
         ...(loaded.errors ? { errors: loaded.errors } : {}),
       });
       // A failed read may pass soon; a bad document stays bad until someone writes a new one.

@@ -31,9 +31,10 @@ function storeOnClock(kv: KVNamespace, bounds: Bounds = {}) {
   const store = new PolicyStore({ now: () => clock.now, kvTimeoutMs: 50, ...bounds });
   const options = () => ({ kv, ttlMs: TTL, waitUntil: (p: Promise<unknown>) => void pending.push(p) });
   const policyFor = (host: string) => store.policyFor(host, options());
-  const candidateFor = (host: string) => store.candidateFor(host, options);
+  const peek = (host: string) => store.peek(host, options);
+  const candidateFor = (host: string, mayRead?: boolean) => store.candidateFor(host, options, mayRead);
   const settle = () => Promise.all(pending.splice(0));
-  return { clock, policyFor, candidateFor, settle, pending, store };
+  return { clock, policyFor, peek, candidateFor, settle, pending, store };
 }
 
 function allows(policy: CompiledPolicy | null, origin: string): boolean {
@@ -137,38 +138,44 @@ describe("policy store", () => {
     expect(String((line?.errors as string[])[0])).toContain(firstError);
   });
 
-  it("peek answers as policyFor does when every key it needs is fresh, else undefined, and never reads KV", async () => {
-    const isolated = wrappedKv(memoryKv({ "own.test": JSON.stringify(A), default: JSON.stringify(B) }));
-    const { clock, policyFor, settle, store } = storeOnClock(isolated.kv);
-    expect(store.peek("own.test")).toBeUndefined();
+  it("peek answers as policyFor does once every key it needs is loaded, a stale one refreshed behind; undefined before, without reading KV", async () => {
+    const values = { "own.test": JSON.stringify(A), default: JSON.stringify(B) };
+    const isolated = wrappedKv(memoryKv(values));
+    const { clock, policyFor, peek, settle, pending } = storeOnClock(isolated.kv);
+    expect(peek("own.test")).toBeUndefined();
     const own = await policyFor("own.test");
-    expect(store.peek("OWN.test")).toBe(own);
-    expect(store.peek("other.test")).toBeUndefined();
+    expect(peek("OWN.test")).toBe(own);
+    expect(peek("other.test")).toBeUndefined();
     const fallback = await policyFor("other.test");
     expect(allows(fallback, "https://b.test")).toBe(true);
-    expect(store.peek("other.test")).toBe(fallback);
+    expect(peek("other.test")).toBe(fallback);
     expect(isolated.state.reads).toEqual(["own.test", "other.test", "default"]);
+    values["own.test"] = JSON.stringify(B);
     clock.now += TTL + 1;
-    expect(store.peek("own.test")).toBeUndefined();
-    expect(store.peek("other.test")).toBeUndefined();
-    expect(isolated.state.reads).toHaveLength(3);
-    expect(await policyFor("own.test")).toBe(own); // stale: answered from memory, refreshed behind
+    expect(peek("own.test")).toBe(own); // stale: answered from memory, refreshed behind
+    expect(peek("own.test")).toBe(own); // one refresh at a time
+    expect(peek("other.test")).toBe(fallback);
+    expect(pending).toHaveLength(3);
     await settle();
-    expect(isolated.state.reads).toHaveLength(4);
-    expect(allows(store.peek("own.test")!, "https://a.test")).toBe(true); // fresh again, from the new read
+    expect(isolated.state.reads).toEqual(["own.test", "other.test", "default", "own.test", "other.test", "default"]);
+    expect(allows(peek("own.test")!, "https://b.test")).toBe(true); // fresh again, from the new read
+    expect(pending).toEqual([]);
   });
 
-  it("peek fails closed (null) where policyFor does: no key at all, or a first load that failed", async () => {
+  it("peek fails closed (null) where policyFor does: no key at all, or a first load that failed, until it is time to read again", async () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     const empty = storeOnClock(memoryKv({}));
     expect(await empty.policyFor("api.test")).toBeNull();
-    expect(empty.store.peek("api.test")).toBeNull();
+    expect(empty.peek("api.test")).toBeNull();
     const { kv, state } = wrappedKv(memoryKv({ default: JSON.stringify(A) }));
     state.mode = "throw";
     const failing = storeOnClock(kv);
     expect(await failing.policyFor("api.test")).toBeNull();
-    expect(failing.store.peek("api.test")).toBeNull();
+    expect(failing.peek("api.test")).toBeNull();
     expect(warn).toHaveBeenCalled();
+    failing.clock.now += TTL + 1;
+    expect(failing.peek("api.test")).toBeUndefined(); // nothing good to answer with: policyFor waits for the read
+    expect(failing.pending).toEqual([]);
   });
 
   it("fails closed, and logs it, when no good policy was ever loaded", async () => {
@@ -191,7 +198,7 @@ describe("keys evicted from the compiled slots, held as the text KV gave", () =>
     expect(allows(await policyFor("stray.test"), "https://b.test")).toBe(true); // absent: default's
     expect(allows(await policyFor("one.test"), "https://a.test")).toBe(true); // stray.test goes, held as absent
     expect(store.heldTexts).toBe(1);
-    expect(store.peek("stray.test")).toBeUndefined(); // not compiled: peek leaves it to policyFor
+    expect(store.peek("stray.test", () => { throw new Error("no read"); })).toBeUndefined(); // not compiled: peek leaves it to policyFor
     expect(allows(await policyFor("stray.test"), "https://b.test")).toBe(true); // one.test goes, held as its text
     expect(allows(await policyFor("one.test"), "https://a.test")).toBe(true);
     expect(allows(await policyFor("one.test"), "https://b.test")).toBe(false);
@@ -279,6 +286,28 @@ describe("keys evicted from the compiled slots, held as the text KV gave", () =>
     expect(candidateFor("one.test")).toBeNull();
     expect(pending).toEqual([]);
     expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`, "two.test", "three.test"]);
+  });
+});
+
+describe("report-only candidates in the store", () => {
+  it("a request that has just loaded its policy leaves the candidate's read to a later one, and still gets what is in memory", async () => {
+    const values = { "one.test": JSON.stringify(A), [`${CANDIDATE_PREFIX}one.test`]: JSON.stringify(B) };
+    const { kv, state } = wrappedKv(memoryKv(values));
+    const { clock, policyFor, candidateFor, settle, pending } = storeOnClock(kv);
+    await policyFor("one.test");
+    expect(candidateFor("one.test", false)).toBeNull();
+    expect(pending).toEqual([]);
+    expect(candidateFor("one.test")).toBeNull(); // the next request starts the read
+    await settle();
+    const candidate = candidateFor("one.test", false);
+    expect(allows(candidate, "https://b.test")).toBe(true); // in memory: compared even by a request that loaded
+    clock.now += TTL + 1;
+    expect(candidateFor("one.test", false)).toBe(candidate); // stale: kept, its refresh left to a later request
+    expect(pending).toEqual([]);
+    expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`]);
+    expect(candidateFor("one.test")).toBe(candidate);
+    await settle();
+    expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`, `${CANDIDATE_PREFIX}one.test`]);
   });
 });
 

@@ -3,6 +3,7 @@
  * Analytics Engine data points (through a binding the test controls), every
  * kind of disagreement, bounded and count-preserving log aggregation.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { CANDIDATE_PREFIX, PolicyStore } from "../../src/worker/policy-store.js";
 import { LOG_INTERVAL_MS, Telemetry, type CorsEvent } from "../../src/worker/telemetry.js";
@@ -54,11 +55,15 @@ describe("Analytics Engine data points", () => {
 });
 
 describe("report-only candidates", () => {
-  /** Enforced and candidate policies on a fresh host, the candidate loaded (the first request loads it behind its answer). */
+  /**
+   * Enforced and candidate policies on a fresh host, the candidate loaded: the
+   * first request loads the policy, the second the candidate, behind its answer.
+   */
   async function hostWith(enforced: unknown, candidate: unknown): Promise<string> {
     const host = uniqueHost();
     await putPolicy(host, enforced);
     if (candidate !== undefined) await putPolicy(`${CANDIDATE_PREFIX}${host}`, candidate);
+    await send(`https://${host}/warm-up`);
     await send(`https://${host}/warm-up`);
     return host;
   }
@@ -126,6 +131,27 @@ describe("report-only candidates", () => {
     for (let i = 0; i < 3; i++) await send(`https://${host}${path}`, { headers: { Origin: A } }, env);
     expect(events(points).map((event) => event.kind)).toEqual(["candidate-allowed-to-refused", "candidate-allowed-to-refused"]);
     expect(await received(path)).toHaveLength(6);
+  });
+
+  it("the request that loads a policy leaves the candidate's read to the next one", async () => {
+    const host = uniqueHost();
+    await putPolicy(host, { origins: [A] });
+    await putPolicy(`${CANDIDATE_PREFIX}${host}`, { origins: [B] });
+    const reads: string[] = [];
+    const counted = {
+      get: (key: string, options: unknown) => (reads.push(key), env.CORS_POLICY.get(key, options as KVNamespaceGetOptions<"stream">)),
+    } as unknown as KVNamespace;
+    const { points, binding } = dataset();
+    const overrides = { CORS_POLICY: counted, CORS_EVENTS: binding } as unknown as Partial<Env>;
+    const path = uniquePath();
+    await send(`https://${host}${path}`, { headers: { Origin: A } }, overrides);
+    expect(reads).toEqual([host]);
+    await send(`https://${host}${path}`, { headers: { Origin: A } }, overrides); // reads the candidate behind its answer
+    expect(reads).toEqual([host, `${CANDIDATE_PREFIX}${host}`]);
+    expect(points).toEqual([]);
+    await send(`https://${host}${path}`, { headers: { Origin: A } }, overrides);
+    expect(events(points).map((event) => event.kind)).toEqual(["candidate-allowed-to-refused"]);
+    expect(await received(path)).toHaveLength(3);
   });
 
   it("the candidate of default applies to a host without its own key, and is never waited for", async () => {
