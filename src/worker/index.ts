@@ -45,7 +45,7 @@ app.use(
       if (known !== undefined) return known;
       return store.policyFor(url.hostname, storeOptions(c));
     },
-    candidate: (c, url, waited) => store.candidateFor(url.hostname, () => storeOptions(c), !waited),
+    candidate: (c, url, waited) => store.candidateFor(url.hostname, () => storeOptions(c), waited),
     onEvent: (event, c) => {
       const env = c.env as Env & OptionalBindings;
       if (event.refusal && env.CORS_DEBUG) logRefusal(event.refusal, event.request);

@@ -119,21 +119,30 @@ export class PolicyStore {
    * is none. `options` is called only when KV must be read, so the steady
    * state allocates nothing.
    *
-   * `mayRead` false: this request has just loaded its policy, and a candidate
-   * can cost as much again, so its read starts with a later request. Nothing
-   * is lost: what is not in memory is never compared anyway.
+   * `waited`: this request waited for its policy to load. When that policy
+   * is big, the candidate (which can cost as much again) is read by a later
+   * request: one big load per request. Nothing is lost, since what is not in
+   * memory is never compared anyway; a tenant's small policy and its
+   * candidate still load in the same request.
    */
-  candidateFor(hostname: string, options: () => StoreOptions, mayRead = true): CompiledPolicy | null {
+  candidateFor(hostname: string, options: () => StoreOptions, waited = false): CompiledPolicy | null {
     const host = hostKey(hostname);
-    const key = candidateKey(this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host);
+    const enforced = this.slots.get(host)?.value === "absent" ? DEFAULT_KEY : host;
+    const key = candidateKey(enforced);
     let slot = this.slots.get(key);
     if (!slot || this.now() >= slot.expires) {
-      if (!mayRead) return policyOf(slot?.value ?? null);
+      if (waited && this.isBig(enforced)) return policyOf(slot?.value ?? null);
       slot = this.slotFor(key);
       // A slot rebuilt from a held text may be fresh: no read then.
       if (this.now() >= slot.expires) this.reloadInBackground(key, slot, options());
     }
     return policyOf(slot.value);
+  }
+
+  /** Whether the key holds a policy too big for one first read: a SaaS allowlist, not a tenant's policy. */
+  private isBig(key: string): boolean {
+    const value = this.slots.get(key)?.value;
+    return typeof value === "object" && value !== null && value.text.length > FIRST_READ_BYTES;
   }
 
   /**

@@ -290,24 +290,50 @@ describe("keys evicted from the compiled slots, held as the text KV gave", () =>
 });
 
 describe("report-only candidates in the store", () => {
-  it("a request that has just loaded its policy leaves the candidate's read to a later one, and still gets what is in memory", async () => {
-    const values = { "one.test": JSON.stringify(A), [`${CANDIDATE_PREFIX}one.test`]: JSON.stringify(B) };
+  /** A policy over 16 KiB, the size of a first read: an allowlist, not a tenant's policy. */
+  const BIG = { origins: [...Array.from({ length: 1_000 }, (_, i) => `https://h${i}.a.test`), "https://a.test"] };
+
+  it("a request that has just loaded a big policy leaves the candidate's read to a later one, and still gets what is in memory", async () => {
+    const values = { "one.test": JSON.stringify(BIG), [`${CANDIDATE_PREFIX}one.test`]: JSON.stringify(B) };
     const { kv, state } = wrappedKv(memoryKv(values));
     const { clock, policyFor, candidateFor, settle, pending } = storeOnClock(kv);
     await policyFor("one.test");
-    expect(candidateFor("one.test", false)).toBeNull();
+    expect(candidateFor("one.test", true)).toBeNull();
     expect(pending).toEqual([]);
     expect(candidateFor("one.test")).toBeNull(); // the next request starts the read
     await settle();
-    const candidate = candidateFor("one.test", false);
+    const candidate = candidateFor("one.test", true);
     expect(allows(candidate, "https://b.test")).toBe(true); // in memory: compared even by a request that loaded
     clock.now += TTL + 1;
-    expect(candidateFor("one.test", false)).toBe(candidate); // stale: kept, its refresh left to a later request
+    expect(candidateFor("one.test", true)).toBe(candidate); // stale: kept, its refresh left to a later request
     expect(pending).toEqual([]);
     expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`]);
     expect(candidateFor("one.test")).toBe(candidate);
     await settle();
     expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`, `${CANDIDATE_PREFIX}one.test`]);
+  });
+
+  it("a request that has just loaded a small policy reads its candidate too", async () => {
+    const { kv, state } = wrappedKv(memoryKv({ "one.test": JSON.stringify(A), [`${CANDIDATE_PREFIX}one.test`]: JSON.stringify(B) }));
+    const { policyFor, candidateFor, settle } = storeOnClock(kv);
+    await policyFor("one.test");
+    expect(candidateFor("one.test", true)).toBeNull();
+    await settle();
+    expect(state.reads).toEqual(["one.test", `${CANDIDATE_PREFIX}one.test`]);
+    expect(allows(candidateFor("one.test", true), "https://b.test")).toBe(true);
+  });
+
+  it("a candidate whose first read fails is logged as no candidate to compare, not as failing closed", async () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    const { kv, state } = wrappedKv(memoryKv({ "one.test": JSON.stringify(A) }));
+    const { policyFor, candidateFor, settle } = storeOnClock(kv);
+    await policyFor("one.test");
+    state.mode = "throw";
+    expect(candidateFor("one.test")).toBeNull();
+    await settle();
+    expect(warnings(warn)).toEqual([
+      expect.objectContaining({ key: `${CANDIDATE_PREFIX}one.test`, reason: "KV read failed: KV is down", keeping: "nothing (no candidate to compare)" }),
+    ]);
   });
 });
 
