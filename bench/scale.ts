@@ -13,9 +13,10 @@
  * `HeapProfiler.collectGarbage`), as the isolate sees them.
  */
 import http from "node:http";
+import type { AddressInfo } from "node:net";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import WebSocket from "ws";
-import { LOAD_POLICY, patternOrigin, sizedPolicy } from "./policies.js";
+import { exactOrigin, LOAD_POLICY, patternOrigin, sizedPolicy } from "./policies.js";
 
 export interface ScaleContext {
   edge: string;
@@ -204,13 +205,27 @@ interface FirstRequestRun {
 
 /**
  * The first request of a fresh workerd whose policy is in KV only: wall time
- * and workerd's CPU for it. KV is served by Node (bench/workers/kv-node.ts),
- * as it is served outside the isolate in production, so workerd's CPU is the
+ * and workerd's CPU for it. KV is a Node HTTP server (bench/workers/kv-node.ts),
+ * as it is a service outside the isolate in production, so workerd's CPU is the
  * edge's own: reading the value, parsing, validating, compiling, answering.
  */
 async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstRequestRun> {
   const policy = sizedPolicy(size);
-  const store = new Map([["default", JSON.stringify(policy)]]);
+  const store = new Map([["default", Buffer.from(JSON.stringify(policy))]]);
+  const kv = http.createServer((request, response) => {
+    const value = store.get(decodeURIComponent(request.url!.slice(1)));
+    response.writeHead(value === undefined ? 404 : 200, { "Content-Length": value?.length ?? 0 });
+    response.end(value);
+  });
+  await new Promise<void>((resolve) => kv.listen(0, "127.0.0.1", resolve));
+  try {
+    return await firstRequestOf(ctx, size, `http://127.0.0.1:${(kv.address() as AddressInfo).port}`);
+  } finally {
+    kv.close();
+  }
+}
+
+async function firstRequestOf(ctx: ScaleContext, size: number, storeUrl: string): Promise<FirstRequestRun> {
   const mf = new Miniflare({
     workers: [
       ctx.directWorker("edge", ctx.edge, { wrappedBindings: { CORS_POLICY: "kv-node" }, bindings: ctx.edgeVars("http://127.0.0.1:9", 30) }),
@@ -218,12 +233,7 @@ async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstReque
         name: "kv-node",
         modules: true,
         scriptPath: ctx.kvNode,
-        serviceBindings: {
-          STORE: async (request) => {
-            const value = store.get(decodeURIComponent(new URL(request.url).pathname.slice(1)));
-            return value === undefined ? new Response(null, { status: 404 }) : new Response(value);
-          },
-        },
+        bindings: { STORE_URL: storeUrl },
       },
     ],
   });
@@ -246,7 +256,7 @@ async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstReque
       const helpersMs = (ctx.runtimeCpuNs(pid, "others") - others) / 1e6;
       return { wallMs, mainMs, helpersMs, cpuMs: mainMs + helpersMs };
     };
-    const first = await measured((policy.origins as string[])[size - 1]!);
+    const first = await measured(exactOrigin(size - 1));
     const next = await measured(patternOrigin(size - 1));
     return { ...first, nextWallMs: next.wallMs, nextCpuMs: next.cpuMs };
   } finally {
