@@ -85,10 +85,14 @@ const COMMON_SCHEMES = ["https", "http", "wss", "ws"];
  */
 const PLAIN = /^[a-z][a-z0-9+.-]*:\/\/(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.?(?::[1-9][0-9]{0,4})?$/;
 
-/** A DNS label, without its length limit (checked apart, only for long values). */
-const NAME_LABEL = "[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
+/**
+ * A DNS label, without its length limit (checked apart, only for long
+ * values), and not an IDNA label (`xn--`), which the URL parser would check:
+ * in the expression rather than one more string search per entry.
+ */
+const NAME_LABEL = "(?!xn--)[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
 /** The last label starts with a letter, so it never reads as an IPv4 number. */
-const LAST_NAME_LABEL = "[a-z](?:[a-z0-9_-]*[a-z0-9_])?";
+const LAST_NAME_LABEL = "(?!xn--)[a-z](?:[a-z0-9_-]*[a-z0-9_])?";
 /**
  * An https or wss origin, or a pattern over a name of two labels or more
  * that is not one of the public suffixes the validator refuses patterns over.
@@ -108,8 +112,8 @@ const LONG_LABEL = /[a-z0-9_-]{64}/;
  * else goes through every check (test/property/origin-fast.test.ts).
  */
 export function isPlainSecure(value: string): boolean {
-  // Short enough for its name to be within 253 characters and every label within 63; no IDNA.
-  if (value.length > MAX_NAME || value.includes("xn--")) return false;
+  // Short enough for its name to be within 253 characters and every label within 63.
+  if (value.length > MAX_NAME) return false;
   return SECURE.test(value) && (value.length < 70 || !LONG_LABEL.test(value));
 }
 
