@@ -116,7 +116,6 @@ interface Bundles {
   base: string;
   scale: string;
   kvSynth: string;
-  kvNode: string;
   floor: string;
   reference: string;
   forwarder: string;
@@ -130,7 +129,7 @@ interface Bundles {
 async function buildAll(dir: string): Promise<Bundles> {
   const edgeDir = path.join(dir, "edge");
   const report = await exec(path.join(ROOT, "node_modules/.bin/wrangler"), ["deploy", "--dry-run", "--outdir", edgeDir]);
-  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter", scale: "scale", kvSynth: "kv-synth", kvNode: "kv-node" };
+  const entries = { floor: "floor", reference: "reference", forwarder: "forwarder", hono: "hono-cors", micro: "micro", kvCounter: "kv-counter", scale: "scale", kvSynth: "kv-synth" };
   const out: Record<string, string> = {};
   for (const [key, name] of Object.entries(entries)) {
     out[key] = path.join(dir, `${name}.js`);
@@ -154,7 +153,6 @@ async function buildAll(dir: string): Promise<Bundles> {
     base: base.commit,
     scale: out.scale!,
     kvSynth: out.kvSynth!,
-    kvNode: out.kvNode!,
     floor: out.floor!,
     reference: out.reference!,
     forwarder: out.forwarder!,
@@ -496,7 +494,7 @@ async function main(): Promise<number> {
             edge: bundles.edge,
             scale: bundles.scale,
             kvSynth: bundles.kvSynth,
-            kvNode: bundles.kvNode,
+            compatibilityDate: COMPAT_DATE,
             directWorker,
             edgeVars,
             runtimeCpuNs,
@@ -754,7 +752,7 @@ function printScale(s: ScaleResults, out: string[]): void {
       ]),
     ]),
   );
-  out.push("", `First request of a fresh workerd (policy under default in KV, served from Node; workerd CPU from /proc, median of ${FIRST_REQUEST_RUNS}):`);
+  out.push("", `First request of a fresh workerd (workerd alone, its own KV binding served by Node, the policy under default; workerd CPU from /proc, median of ${FIRST_REQUEST_RUNS}):`);
   for (const size of FIRST_REQUEST_SIZES) {
     const runs = s.first[size]!;
     const m = (pick: (run: (typeof runs)[number]) => number) => fixed(median(runs.map(pick)), 1);

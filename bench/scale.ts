@@ -12,8 +12,12 @@
  * Heap sizes come from the inspector (`Runtime.getHeapUsage` after
  * `HeapProfiler.collectGarbage`), as the isolate sees them.
  */
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
 import http from "node:http";
+import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
+import path from "node:path";
 import { Miniflare, type WorkerOptions } from "miniflare";
 import WebSocket from "ws";
 import { exactOrigin, LOAD_POLICY, patternOrigin, sizedPolicy } from "./policies.js";
@@ -22,7 +26,7 @@ export interface ScaleContext {
   edge: string;
   scale: string;
   kvSynth: string;
-  kvNode: string;
+  compatibilityDate: string;
   directWorker: (name: string, scriptPath: string, extra?: Partial<WorkerOptions>) => WorkerOptions;
   edgeVars: (originUrl: string, ttlSeconds: number) => Record<string, string>;
   runtimeCpuNs: (pid: number, threads?: "all" | "main" | "others") => number;
@@ -39,6 +43,9 @@ export const HEAP_SIZES = [1_000, 10_000, 50_000];
 export const HOSTS = Number(process.env.BENCH_HOSTS ?? 100_000);
 const KV_ID = "bench-scale";
 const INSPECTOR_PORT = Number(process.env.BENCH_INSPECTOR_PORT ?? 9329);
+
+/** The workerd binary that Miniflare runs. */
+const WORKERD = createRequire(import.meta.url)("workerd").default as string;
 
 const entries = (size: number) => size * 2;
 
@@ -207,63 +214,94 @@ interface FirstRequestRun {
 
 /**
  * The first request of a fresh workerd whose policy is in KV only: wall time
- * and workerd's CPU for it. KV is a Node HTTP server (bench/workers/kv-node.ts),
- * as it is a service outside the isolate in production, so workerd's CPU is the
- * edge's own: reading the value, parsing, validating, compiling, answering.
+ * and workerd's CPU for it. KV is workerd's own KV binding, as in production,
+ * served by a Node HTTP server: in production KV is a service outside the
+ * isolate, so workerd's CPU is the edge's own (reading the value, parsing,
+ * validating, compiling, answering). Miniflare cannot point a KV binding
+ * outside workerd: its KV, and any stand-in binding, is a worker of its own
+ * inside the same process, whose CPU would count as the edge's.
  */
 async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstRequestRun> {
   const policy = sizedPolicy(size);
   const store = new Map([["default", Buffer.from(JSON.stringify(policy))]]);
   const kv = http.createServer((request, response) => {
-    const value = store.get(decodeURIComponent(request.url!.slice(1)));
+    // workerd asks for `/<key>?urlencoded=true&cache_ttl=…`.
+    const value = store.get(decodeURIComponent(new URL(request.url!, "http://kv").pathname.slice(1)));
     response.writeHead(value === undefined ? 404 : 200, { "Content-Length": value?.length ?? 0 });
     response.end(value);
   });
   await new Promise<void>((resolve) => kv.listen(0, "127.0.0.1", resolve));
+  const runtime = await startWorkerd(ctx, `127.0.0.1:${(kv.address() as AddressInfo).port}`);
   try {
-    return await firstRequestOf(ctx, size, `http://127.0.0.1:${(kv.address() as AddressInfo).port}`);
+    return await firstRequestOf(size, `http://127.0.0.1:${runtime.port}/api/items`, runtime.pid, ctx);
   } finally {
+    await runtime.stop();
     kv.close();
   }
 }
 
-async function firstRequestOf(ctx: ScaleContext, size: number, storeUrl: string): Promise<FirstRequestRun> {
-  const mf = new Miniflare({
-    workers: [
-      ctx.directWorker("edge", ctx.edge, { wrappedBindings: { CORS_POLICY: "kv-node" }, bindings: ctx.edgeVars("http://127.0.0.1:9", 30) }),
-      {
-        name: "kv-node",
-        modules: true,
-        scriptPath: ctx.kvNode,
-        bindings: { STORE_URL: storeUrl },
-      },
-    ],
+/** workerd serving the edge alone, its `CORS_POLICY` a KV binding whose service is `kvAddress`. */
+async function startWorkerd(ctx: ScaleContext, kvAddress: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+  const vars = Object.entries(ctx.edgeVars("http://127.0.0.1:9", 30)).map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`);
+  const config = path.join(path.dirname(ctx.edge), "first-request.capnp");
+  writeFileSync(
+    config,
+    `using Workerd = import "/workerd/workerd.capnp";
+const config :Workerd.Config = (
+  services = [
+    (name = "edge", worker = (
+      modules = [(name = "index.js", esModule = embed ${JSON.stringify(path.basename(ctx.edge))})],
+      compatibilityDate = ${JSON.stringify(ctx.compatibilityDate)},
+      bindings = [(name = "CORS_POLICY", kvNamespace = "kv"), ${vars.join(", ")}],
+    )),
+    (name = "kv", external = (address = ${JSON.stringify(kvAddress)}, http = ())),
+  ],
+  sockets = [(name = "http", address = "127.0.0.1:0", http = (), service = "edge")],
+);
+`,
+  );
+  // workerd says on the control descriptor which port it listens on, once it does.
+  const child = spawn(WORKERD, ["serve", config, "--control-fd=3"], { stdio: ["ignore", "inherit", "inherit", "pipe"] });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const port = await new Promise<number>((resolve, reject) => {
+    let buffered = "";
+    child.stdio[3]!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const listening = /"port":(\d+)/.exec(buffered);
+      if (listening) resolve(Number(listening[1]));
+    });
+    void exited.then(() => reject(new Error("workerd exited before it listened")));
   });
-  try {
-    const url = (await mf.unsafeGetDirectURL("edge")).href + "api/items";
-    const pid = ctx.findRuntimePid();
-    const measured = async (origin: string) => {
-      const headers = { Origin: origin, "Access-Control-Request-Method": "PUT" };
-      // Let workerd settle, so that its CPU is the request's alone.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      const [main, others] = [ctx.runtimeCpuNs(pid, "main"), ctx.runtimeCpuNs(pid, "others")];
-      const start = performance.now();
-      const response = await fetch(url, { method: "OPTIONS", headers });
-      await response.arrayBuffer();
-      const wallMs = performance.now() - start;
-      // V8's helper threads finish their work (optimizing compiles, GC) a little after the answer.
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      if (response.status !== 204) throw new Error(`first request with ${size} + ${size}: answered ${response.status}`);
-      const mainMs = (ctx.runtimeCpuNs(pid, "main") - main) / 1e6;
-      const helpersMs = (ctx.runtimeCpuNs(pid, "others") - others) / 1e6;
-      return { wallMs, mainMs, helpersMs, cpuMs: mainMs + helpersMs };
-    };
-    const first = await measured(exactOrigin(size - 1));
-    const next = await measured(patternOrigin(size - 1));
-    return { ...first, nextWallMs: next.wallMs, nextCpuMs: next.cpuMs };
-  } finally {
-    await mf.dispose();
-  }
+  return {
+    port,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill();
+      await exited;
+    },
+  };
+}
+
+async function firstRequestOf(size: number, url: string, pid: number, ctx: ScaleContext): Promise<FirstRequestRun> {
+  const measured = async (origin: string) => {
+    const headers = { Origin: origin, "Access-Control-Request-Method": "PUT" };
+    // Let workerd settle, so that its CPU is the request's alone.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [main, others] = [ctx.runtimeCpuNs(pid, "main"), ctx.runtimeCpuNs(pid, "others")];
+    const start = performance.now();
+    const response = await fetch(url, { method: "OPTIONS", headers });
+    await response.arrayBuffer();
+    const wallMs = performance.now() - start;
+    // V8's helper threads finish their work (optimizing compiles, GC) a little after the answer.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    if (response.status !== 204) throw new Error(`first request with ${size} + ${size}: answered ${response.status}`);
+    const mainMs = (ctx.runtimeCpuNs(pid, "main") - main) / 1e6;
+    const helpersMs = (ctx.runtimeCpuNs(pid, "others") - others) / 1e6;
+    return { wallMs, mainMs, helpersMs, cpuMs: mainMs + helpersMs };
+  };
+  const first = await measured(exactOrigin(size - 1));
+  const next = await measured(patternOrigin(size - 1));
+  return { ...first, nextWallMs: next.wallMs, nextCpuMs: next.cpuMs };
 }
 
 // ---------------------------------------------------------------- many hostnames
