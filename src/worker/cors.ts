@@ -54,7 +54,7 @@ export function edgeCors(options: EdgeCorsOptions): MiddlewareHandler {
     const found = options.policy(c, request.url);
     // Awaiting only a real promise keeps the steady state (a policy in memory) free of a microtask turn.
     const waited = found instanceof Promise;
-    const policy = found instanceof Promise ? await found : found;
+    const policy = waited ? await found : found;
     const decision = decide(policy, request);
     if (options.onEvent) {
       const refusal = decision.allowed ? null : decision.refusal;
