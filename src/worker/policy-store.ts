@@ -146,18 +146,27 @@ export class PolicyStore {
   }
 
   /**
-   * A loaded slot's value, touched as `read` does; a stale one is refreshed in
-   * the background. Undefined when `read` would wait: no slot, or no value yet
-   * and time to read again (a failed first load answers null until then).
+   * A held slot's answer (`answerOf`), touched as `read` does. Undefined when
+   * `read` would wait: no slot, or no value yet and time to read again (a
+   * failed first load answers null until then).
    */
   private inMemory(key: string, options: () => StoreOptions): Stored | null | undefined {
     const slot = this.slots.get(key);
     if (!slot) return undefined;
-    if (this.now() >= slot.expires) {
-      if (slot.value === null) return undefined;
-      this.reloadInBackground(key, slot, options());
-    }
-    this.touch(key, slot);
+    const value = this.answerOf(key, slot, options);
+    if (value !== undefined) this.touch(key, slot);
+    return value;
+  }
+
+  /**
+   * A slot's value, if it can answer now: fresh, or stale with a value, which
+   * is then reloaded behind the answer (only a key's first load waits).
+   * Undefined when it has no value and it is time to read again.
+   */
+  private answerOf(key: string, slot: Slot, options: () => StoreOptions): Stored | null | undefined {
+    if (this.now() < slot.expires) return slot.value;
+    if (slot.value === null) return undefined;
+    this.reloadInBackground(key, slot, options());
     return slot.value;
   }
 
@@ -169,10 +178,9 @@ export class PolicyStore {
 
   private async read(key: string, options: StoreOptions): Promise<Stored | null> {
     const slot = this.slotFor(key);
-    if (this.now() < slot.expires) return slot.value;
-    // Only the first load of a key waits; later reloads happen behind the answer.
-    if (slot.value !== null) this.reloadInBackground(key, slot, options);
-    else await (slot.loading ??= this.reloadOnce(key, slot, options));
+    const value = this.answerOf(key, slot, () => options);
+    if (value !== undefined) return value;
+    await (slot.loading ??= this.reloadOnce(key, slot, options));
     return slot.value;
   }
 
