@@ -4,10 +4,18 @@
  * up nothing, and the first big load would run cold again.
  */
 import { describe, expect, it } from "vitest";
-import { warmUp } from "../../src/worker/warm-up.js";
+import { isPlainSecure } from "../../src/core/origin.js";
+import { madeUpOrigins, warmUp } from "../../src/worker/warm-up.js";
 
 describe("the startup warm-up", () => {
   it("validates and compiles its policy, and decides with it", () => {
     expect(warmUp()).toBe(true);
+  });
+
+  it("makes up entries of the plain secure shape, so that its rounds run the shape check and nothing slower", () => {
+    const origins = madeUpOrigins(128);
+    expect(origins).toHaveLength(256);
+    expect(new Set(origins).size).toBe(256);
+    expect(origins.filter((origin) => !isPlainSecure(origin))).toEqual([]);
   });
 });
