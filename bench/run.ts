@@ -9,7 +9,8 @@
  * (the load rounds with the micro-benchmarks and KV, or the scale part of
  * bench/scale.ts); BENCH_HOSTS (100000) hostnames for the scale part;
  * BENCH_BASE, the commit whose edge the hot path is compared with (by
- * default where this branch left main).
+ * default where this branch left main); BENCH_FIRST_AGAINST_BASE=1 times
+ * that edge's first request at 10,000 + 10,000 too, run for run.
  */
 import { fork, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -24,7 +25,7 @@ import { Miniflare, type WorkerOptions } from "miniflare";
 import type { LoadJob, LoadResult } from "./load.js";
 import { ALLOWED_ORIGIN, exactOrigin, LOAD_POLICY, REFUSED_ORIGIN, sizedPolicy } from "./policies.js";
 import { CANDIDATE_PREFIX } from "../src/core/index.js";
-import { COLD_SIZES, FIRST_REQUEST_RUNS, FIRST_REQUEST_SIZES, scaleBench, type ScaleResults } from "./scale.js";
+import { COLD_SIZES, FIRST_REQUEST_RUNS, FIRST_REQUEST_SIZES, scaleBench, type FirstRequestRun, type ScaleResults } from "./scale.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -492,6 +493,7 @@ async function main(): Promise<number> {
         ? null
         : await scaleBench({
             edge: bundles.edge,
+            edgeBase: bundles.edgeBase,
             scale: bundles.scale,
             kvSynth: bundles.kvSynth,
             compatibilityDate: COMPAT_DATE,
@@ -726,7 +728,7 @@ function judgeLoad(r: LoadResults): Verdict[] {
 function print(r: Results, verdicts: Verdict[]): void {
   const out: string[] = [""];
   if (r.scenarios) printLoad(r as Results & LoadResults, out);
-  if (r.scale) printScale(r.scale, out);
+  if (r.scale) printScale(r.scale, out, String(r.settings.base));
   out.push("", `Bundle: ${fixed(r.bundle.bytes / 1024, 1)} KiB, ${fixed(r.bundle.gzipBytes / 1024, 1)} KiB gzipped (gzip -9); wrangler: ${r.bundle.wrangler}`);
   const m = r.machine;
   out.push("", `Machine: ${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB; Node ${m.node}, workerd ${m.workerd}, Miniflare ${m.miniflare}, autocannon ${m.autocannon}. Took ${fixed(r.seconds, 0)} s.`);
@@ -735,7 +737,7 @@ function print(r: Results, verdicts: Verdict[]): void {
   process.stdout.write(out.join("\n") + "\n");
 }
 
-function printScale(s: ScaleResults, out: string[]): void {
+function printScale(s: ScaleResults, out: string[], base: string): void {
   out.push("", "Cold load inside workerd: the policy read from KV, then JSON.parse alone against parsePolicy + compilePolicy as the edge loads it (errors only), and the origin set that the list's second lookup builds (best of 15, alternating):");
   out.push(
     table([
@@ -759,6 +761,12 @@ function printScale(s: ScaleResults, out: string[]): void {
     out.push(
       `  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: CPU ${m((r) => r.cpuMs)} ms (main thread ${m((r) => r.mainMs)} ms, V8's helper threads ${m((r) => r.helpersMs)} ms), wall ${m((r) => r.wallMs)} ms; ` +
         `next request (another origin: the second lookup, which builds the origin set): CPU ${m((r) => r.nextCpuMs)} ms, wall ${m((r) => r.nextWallMs)} ms`,
+    );
+  }
+  if (s.firstBase) {
+    const m = (pick: (run: FirstRequestRun) => number) => fixed(median(s.firstBase!.map(pick)), 1);
+    out.push(
+      `  10,000 + 10,000, the edge at ${base} (BENCH_FIRST_AGAINST_BASE), run for run with the line above: CPU ${m((r) => r.cpuMs)} ms (main thread ${m((r) => r.mainMs)} ms, V8's helper threads ${m((r) => r.helpersMs)} ms); each: ${s.firstBase.map((run) => fixed(run.cpuMs, 1)).join(", ")}`,
     );
   }
   out.push("", "Isolate heap (inspector, after a full collection) of a compiled policy against its JSON text:");

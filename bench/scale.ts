@@ -24,6 +24,8 @@ import { exactOrigin, LOAD_POLICY, patternOrigin, sizedPolicy } from "./policies
 
 export interface ScaleContext {
   edge: string;
+  /** The edge as of BENCH_BASE, for BENCH_FIRST_AGAINST_BASE. */
+  edgeBase: string;
   scale: string;
   kvSynth: string;
   compatibilityDate: string;
@@ -201,7 +203,7 @@ async function coldAndHeap(ctx: ScaleContext) {
 
 // ---------------------------------------------------------------- first request
 
-interface FirstRequestRun {
+export interface FirstRequestRun {
   wallMs: number;
   /** workerd's CPU for the request, all threads; then its main thread (where the isolate runs) and V8's helper threads (compilers, GC). */
   cpuMs: number;
@@ -221,7 +223,7 @@ interface FirstRequestRun {
  * outside workerd: its KV, and any stand-in binding, is a worker of its own
  * inside the same process, whose CPU would count as the edge's.
  */
-async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstRequestRun> {
+async function firstRequest(ctx: ScaleContext, size: number, bundle = ctx.edge): Promise<FirstRequestRun> {
   const policy = sizedPolicy(size);
   const store = new Map([["default", Buffer.from(JSON.stringify(policy))]]);
   const kv = http.createServer((request, response) => {
@@ -231,7 +233,7 @@ async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstReque
     response.end(value);
   });
   await new Promise<void>((resolve) => kv.listen(0, "127.0.0.1", resolve));
-  const runtime = await startWorkerd(ctx, `127.0.0.1:${(kv.address() as AddressInfo).port}`);
+  const runtime = await startWorkerd(ctx, bundle, `127.0.0.1:${(kv.address() as AddressInfo).port}`);
   try {
     return await firstRequestOf(size, `http://127.0.0.1:${runtime.port}/api/items`, runtime.pid, ctx);
   } finally {
@@ -240,17 +242,17 @@ async function firstRequest(ctx: ScaleContext, size: number): Promise<FirstReque
   }
 }
 
-/** workerd serving the edge alone, its `CORS_POLICY` a KV binding whose service is `kvAddress`. */
-async function startWorkerd(ctx: ScaleContext, kvAddress: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
+/** workerd serving the edge's `bundle` alone, its `CORS_POLICY` a KV binding whose service is `kvAddress`. */
+async function startWorkerd(ctx: ScaleContext, bundle: string, kvAddress: string): Promise<{ port: number; pid: number; stop: () => Promise<void> }> {
   const vars = Object.entries(ctx.edgeVars("http://127.0.0.1:9", 30)).map(([name, text]) => `(name = ${JSON.stringify(name)}, text = ${JSON.stringify(text)})`);
-  const config = path.join(path.dirname(ctx.edge), "first-request.capnp");
+  const config = path.join(path.dirname(bundle), "first-request.capnp");
   writeFileSync(
     config,
     `using Workerd = import "/workerd/workerd.capnp";
 const config :Workerd.Config = (
   services = [
     (name = "edge", worker = (
-      modules = [(name = "index.js", esModule = embed ${JSON.stringify(path.basename(ctx.edge))})],
+      modules = [(name = "index.js", esModule = embed ${JSON.stringify(path.basename(bundle))})],
       compatibilityDate = ${JSON.stringify(ctx.compatibilityDate)},
       bindings = [(name = "CORS_POLICY", kvNamespace = "kv"), ${vars.join(", ")}],
     )),
@@ -422,10 +424,18 @@ export async function scaleBench(ctx: ScaleContext) {
   const { cold, heap } = await coldAndHeap(ctx);
   ctx.log(`first request of a fresh workerd (${FIRST_REQUEST_RUNS} each, alternating sizes)…`);
   const first: Record<number, FirstRequestRun[]> = Object.fromEntries(FIRST_REQUEST_SIZES.map((size) => [size, []]));
-  for (let i = 0; i < FIRST_REQUEST_RUNS; i++) for (const size of FIRST_REQUEST_SIZES) first[size]!.push(await firstRequest(ctx, size));
+  // With BENCH_FIRST_AGAINST_BASE=1, the edge of BENCH_BASE too, at 10,000 + 10,000, run for run: a change's effect, on a machine whose state moves the figure.
+  const againstBase = process.env.BENCH_FIRST_AGAINST_BASE === "1";
+  const firstBase: FirstRequestRun[] = [];
+  for (let i = 0; i < FIRST_REQUEST_RUNS; i++) {
+    for (const size of FIRST_REQUEST_SIZES) {
+      first[size]!.push(await firstRequest(ctx, size));
+      if (againstBase && size === 10_000) firstBase.push(await firstRequest(ctx, size, ctx.edgeBase));
+    }
+  }
   ctx.log(`${HOSTS.toLocaleString("en")} hostnames, each with its own policy, requested in turn, twice, then as many new ones…`);
   const hosts = await manyHosts(ctx);
-  return { cold, heap, first, hosts, loadPolicyBytes: JSON.stringify(LOAD_POLICY).length };
+  return { cold, heap, first, firstBase: againstBase ? firstBase : null, hosts, loadPolicyBytes: JSON.stringify(LOAD_POLICY).length };
 }
 
 export type ScaleResults = Awaited<ReturnType<typeof scaleBench>>;
