@@ -737,6 +737,16 @@ function print(r: Results, verdicts: Verdict[]): void {
   process.stdout.write(out.join("\n") + "\n");
 }
 
+/** The median of first-request runs, in ms to one decimal. */
+function medianMs(runs: readonly FirstRequestRun[], pick: (run: FirstRequestRun) => number): string {
+  return fixed(median(runs.map(pick)), 1);
+}
+
+/** First requests' median CPU, whole and split between the main thread and V8's helper threads. */
+function cpuSplit(runs: readonly FirstRequestRun[]): string {
+  return `CPU ${medianMs(runs, (r) => r.cpuMs)} ms (main thread ${medianMs(runs, (r) => r.mainMs)} ms, V8's helper threads ${medianMs(runs, (r) => r.helpersMs)} ms)`;
+}
+
 function printScale(s: ScaleResults, out: string[], base: string): void {
   out.push("", "Cold load inside workerd: the policy read from KV, then JSON.parse alone against parsePolicy + compilePolicy as the edge loads it (errors only), and the origin set that the list's second lookup builds (best of 15, alternating):");
   out.push(
@@ -757,16 +767,14 @@ function printScale(s: ScaleResults, out: string[], base: string): void {
   out.push("", `First request of a fresh workerd (workerd alone, its own KV binding served by Node, the policy under default; workerd CPU from /proc, median of ${FIRST_REQUEST_RUNS}):`);
   for (const size of FIRST_REQUEST_SIZES) {
     const runs = s.first[size]!;
-    const m = (pick: (run: (typeof runs)[number]) => number) => fixed(median(runs.map(pick)), 1);
     out.push(
-      `  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: CPU ${m((r) => r.cpuMs)} ms (main thread ${m((r) => r.mainMs)} ms, V8's helper threads ${m((r) => r.helpersMs)} ms), wall ${m((r) => r.wallMs)} ms; ` +
-        `next request (another origin: the second lookup, which builds the origin set): CPU ${m((r) => r.nextCpuMs)} ms, wall ${m((r) => r.nextWallMs)} ms`,
+      `  ${size.toLocaleString("en")} + ${size.toLocaleString("en")}: ${cpuSplit(runs)}, wall ${medianMs(runs, (r) => r.wallMs)} ms; ` +
+        `next request (another origin: the second lookup, which builds the origin set): CPU ${medianMs(runs, (r) => r.nextCpuMs)} ms, wall ${medianMs(runs, (r) => r.nextWallMs)} ms`,
     );
   }
   if (s.firstBase) {
-    const m = (pick: (run: FirstRequestRun) => number) => fixed(median(s.firstBase!.map(pick)), 1);
     out.push(
-      `  10,000 + 10,000, the edge at ${base} (BENCH_FIRST_AGAINST_BASE), run for run with the line above: CPU ${m((r) => r.cpuMs)} ms (main thread ${m((r) => r.mainMs)} ms, V8's helper threads ${m((r) => r.helpersMs)} ms); each: ${s.firstBase.map((run) => fixed(run.cpuMs, 1)).join(", ")}`,
+      `  10,000 + 10,000, the edge at ${base} (BENCH_FIRST_AGAINST_BASE), run for run with the line above: ${cpuSplit(s.firstBase)}; each: ${s.firstBase.map((run) => fixed(run.cpuMs, 1)).join(", ")}`,
     );
   }
   out.push("", "Isolate heap (inspector, after a full collection) of a compiled policy against its JSON text:");
