@@ -376,7 +376,9 @@ async function readLimited(kv: KVNamespace, key: string, cacheTtl: number): Prom
 /** The first read's size: a tenant's policy fits in it whole; a big policy takes a few reads, each four times larger. */
 const FIRST_READ_BYTES = 16 * 1024;
 
+/** `promise`, rejected after `ms`; with no timer at all for `Infinity` (the warm-up's store: startup may set no timers). */
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (ms === Infinity) return promise;
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
     promise.then(resolve, reject).finally(() => clearTimeout(timer));

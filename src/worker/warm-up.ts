@@ -1,12 +1,18 @@
 /**
- * Static work done once, at startup: the validator, the compiler and the
- * decision run on a made-up policy of the shapes real ones have, so that the
- * first request to load a big policy finds their code compiled, its feedback
- * gathered and its regular expressions built. A cold isolate interprets
- * JavaScript first, several times slower, and the first request of an
- * isolate has the Workers CPU limit to keep; startup has a limit of its own.
+ * Static work done once, at startup: a preflight goes through an app of its
+ * own, whose KV holds a made-up policy of the shapes real ones have, and the
+ * decision runs on what it loaded. So the first request to load a big policy
+ * finds the code of every step compiled (the app, the store, the KV read, the
+ * validator, the compiler, the decision, the answer), its feedback gathered
+ * and its regular expressions built. A cold isolate compiles each function on
+ * its first call and interprets JavaScript first, several times slower, and
+ * the first request of an isolate has the Workers CPU limit to keep; startup
+ * has a limit of its own.
  */
-import { compilePolicy, decide, parsePolicy, validatePolicy } from "../core/index.js";
+import { decide, validatePolicy, type CompiledPolicy } from "../core/index.js";
+import { edgeApp } from "./app.js";
+import { PolicyStore } from "./policy-store.js";
+import { Telemetry } from "./telemetry.js";
 
 /** Entries of each kind in the made-up policy: enough for V8 to compile the loops that walk a list. */
 const ENTRIES = 1000;
@@ -22,23 +28,92 @@ const ENTRIES = 1000;
 const SHAPE_ENTRIES = 128;
 const SHAPE_ROUNDS = 50;
 
-/** Runs the warm-up; false when a made-up policy no longer validates, so that a test notices. */
-export function warmUp(): boolean {
-  const origins = ["http://localhost:3000", "null", ...madeUpOrigins(ENTRIES)];
-  const result = parsePolicy(JSON.stringify({ origins, methods: ["GET", "PUT"], allowHeaders: ["Content-Type"], maxAge: 600 }), { warnings: false });
-  if (!result.ok) return false;
-  const policy = compilePolicy(result.policy);
-  const url = new URL("https://warm-up.invalid/items");
-  for (const origin of ["https://app1.example.com", "https://www.tenant1.example.net", "https://other.example"]) {
-    decide(policy, { method: "OPTIONS", url, origin, requestMethod: "PUT", requestHeaders: "content-type" });
-    decide(policy, { method: "GET", url, origin, requestMethod: null, requestHeaders: null });
+const HOST = "warm-up.invalid";
+/** What the made-up env's POLICY_TTL_SECONDS leaves to the default (30 s): longer than startup lasts. */
+const TTL_MS = 30_000;
+
+/**
+ * Runs the warm-up; false when it no longer does its work (the made-up policy
+ * is refused, or a preflight is not allowed), so that a test notices. It does
+ * no I/O and sets no timer, which startup may not do: it ends within startup.
+ * It never throws: a warm-up gone wrong must not stop the Worker from starting.
+ */
+export async function warmUp(): Promise<boolean> {
+  try {
+    return (await warmUpApp()) && warmUpShapeCheck();
+  } catch {
+    return false;
   }
+}
+
+/** Preflights through an app of its own, then the decisions they do not reach. */
+async function warmUpApp(): Promise<boolean> {
+  const store = new PolicyStore({ kvTimeoutMs: Infinity });
+  const app = edgeApp(store, new Telemetry());
+  const env = madeUpEnv(
+    JSON.stringify({
+      origins: ["http://localhost:3000", ...madeUpOrigins(ENTRIES)],
+      credentials: true,
+      methods: ["GET", "PUT"],
+      allowHeaders: ["Content-Type"],
+      maxAge: 600,
+    }),
+  );
+  // Refused requests are left out: they are logged. Forwarded ones too: forwarding is I/O.
+  for (const origin of ["https://app1.example.com", "https://www.tenant1.example.net"]) {
+    const preflight = new Request(`https://${HOST}/items`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "PUT" } });
+    const answer = await app.fetch(preflight, env, NO_CONTEXT);
+    if (answer.status !== 204 || answer.headers.get("Access-Control-Allow-Origin") !== origin) return false;
+  }
+  // Loaded by the preflights: the store answers from memory.
+  const policy = store.peek(HOST, () => ({ kv: env.CORS_POLICY, ttlMs: TTL_MS, waitUntil: () => {} }));
+  if (!policy) return false;
+  decideOthers(policy);
+  return true;
+}
+
+function warmUpShapeCheck(): boolean {
   const short = { origins: madeUpOrigins(SHAPE_ENTRIES) };
   for (let round = 0; round < SHAPE_ROUNDS; round++) {
     if (!validatePolicy(short, { warnings: false }).ok) return false;
   }
   return true;
 }
+
+/** The decisions the preflights above do not reach: a forwarded request, and a refused origin. */
+function decideOthers(policy: CompiledPolicy): void {
+  const url = new URL(`https://${HOST}/items`);
+  for (const origin of ["https://app1.example.com", "https://www.tenant1.example.net", "https://other.example"]) {
+    decide(policy, { method: "OPTIONS", url, origin, requestMethod: "PUT", requestHeaders: "content-type" });
+    decide(policy, { method: "GET", url, origin, requestMethod: null, requestHeaders: null });
+  }
+}
+
+/** Bindings whose KV holds `text` under the warm-up's host and nothing else, streamed as KV streams a value. */
+function madeUpEnv(text: string): Env {
+  const kv = {
+    get: async (key: string) => {
+      if (key !== HOST) return null;
+      const bytes = new TextEncoder().encode(text);
+      return new ReadableStream({
+        type: "bytes",
+        pull(controller) {
+          controller.enqueue(bytes);
+          controller.close();
+        },
+      });
+    },
+  };
+  // Only the KV binding is read on a preflight.
+  return { CORS_POLICY: kv } as unknown as Env;
+}
+
+/** No request's context: the warm-up's store is never stale, so nothing is left to wait for. */
+const NO_CONTEXT = {
+  waitUntil: () => {},
+  passThroughOnException: () => {},
+  props: {},
+} as unknown as ExecutionContext;
 
 /** Listed origins and subdomain patterns, `count` of each, interleaved: what a platform's big list holds. */
 export function madeUpOrigins(count: number): string[] {
