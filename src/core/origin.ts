@@ -88,11 +88,13 @@ const PLAIN = /^[a-z][a-z0-9+.-]*:\/\/(?:\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a
 /**
  * A DNS label, without its length limit (checked apart, only for long
  * values), and not an IDNA label (`xn--`), which the URL parser would check:
- * in the expression rather than one more string search per entry.
+ * in the expression rather than one more string search per entry. Written as
+ * runs of letters and digits joined by hyphens, so that matching never backs
+ * off a character to find where the label ends.
  */
-const NAME_LABEL = "(?!xn--)[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?";
+const NAME_LABEL = "(?!xn--)[a-z0-9_]+(?:-+[a-z0-9_]+)*";
 /** The last label starts with a letter, so it never reads as an IPv4 number. */
-const LAST_NAME_LABEL = "(?!xn--)[a-z](?:[a-z0-9_-]*[a-z0-9_])?";
+const LAST_NAME_LABEL = "(?!xn--)[a-z][a-z0-9_]*(?:-+[a-z0-9_]+)*";
 /**
  * An https or wss origin, or a pattern over a name of two labels or more
  * that is not one of the public suffixes the validator refuses patterns over.
