@@ -1,5 +1,5 @@
 /**
- * Static work done once, at startup: a preflight goes through an app of its
+ * Static work done once, at startup: preflights go through an app of its
  * own, whose KV holds a made-up policy of the shapes real ones have, and the
  * decision runs on what it loaded. So the first request to load a big policy
  * finds the code of every step compiled (the app, the store, the KV read, the
@@ -41,7 +41,7 @@ const TTL_MS = 30_000;
 export async function warmUp(): Promise<boolean> {
   try {
     const ok = (await warmUpApp()) && warmUpShapeCheck();
-    collectOnce();
+    collectAtStartup();
     return ok;
   } catch {
     return false;
@@ -85,16 +85,16 @@ function warmUpShapeCheck(): boolean {
 /**
  * Young garbage, twice the young generation V8 gives an isolate here (1 MiB),
  * so that the isolate's first collections run at startup. The first one costs
- * several times any later one (2 to 3 ms: its code and memory are met for the
- * first time), and would otherwise fall in the first request, the one that
- * loads the policy. Every isolate collects sooner or later: this moves that
- * cost, and leaves the young generation nearly empty for the first request.
+ * several times any later one (2 to 3.5 ms here: its code and memory are met
+ * for the first time), and would otherwise fall in the first request, the one
+ * that loads the policy. Every isolate collects sooner or later: this moves
+ * that cost, and leaves the young generation nearly empty for the first request.
  */
 const GARBAGE_BYTES = 2 * 1024 * 1024;
 /** A two-element array: its object and its elements, 16 bytes each with compressed pointers. */
 const PAIR_BYTES = 32;
 
-function collectOnce(): void {
+function collectAtStartup(): void {
   // Each pair escapes into the ring, so that no compiler can leave it unallocated.
   const ring: unknown[] = new Array(1024).fill(null);
   for (let i = 0; i < GARBAGE_BYTES / PAIR_BYTES; i++) ring[i % ring.length] = [i, i];
@@ -128,7 +128,7 @@ function madeUpEnv(text: string): Env {
   return { CORS_POLICY: kv } as unknown as Env;
 }
 
-/** No request's context: the warm-up's store is never stale, so nothing is left to wait for. */
+/** No request's context: what the warm-up's store reads behind an answer (the candidate's absent key) needs no request to keep it alive. */
 const NO_CONTEXT = {
   waitUntil: () => {},
   passThroughOnException: () => {},
