@@ -11,7 +11,8 @@ import { clip, logWarning } from "./log.js";
 import type { PolicyStore, StoreOptions } from "./policy-store.js";
 import { eventsOf, LOG_INTERVAL_MS, logRefusal, type DataPointSink, type Telemetry } from "./telemetry.js";
 
-const DEFAULT_TTL_SECONDS = 30;
+/** Seconds a policy is kept before KV is read again, unless POLICY_TTL_SECONDS says otherwise. */
+export const DEFAULT_TTL_SECONDS = 30;
 const DEFAULT_ORIGIN_TIMEOUT_SECONDS = 30;
 
 /** Bindings a deployment may leave out, which `wrangler types` therefore cannot know. */

@@ -10,7 +10,7 @@
  * has a limit of its own.
  */
 import { decide, validatePolicy, type CompiledPolicy } from "../core/index.js";
-import { edgeApp } from "./app.js";
+import { DEFAULT_TTL_SECONDS, edgeApp } from "./app.js";
 import { PolicyStore } from "./policy-store.js";
 import { Telemetry } from "./telemetry.js";
 
@@ -29,8 +29,6 @@ const SHAPE_ENTRIES = 128;
 const SHAPE_ROUNDS = 50;
 
 const HOST = "warm-up.invalid";
-/** What the made-up env's POLICY_TTL_SECONDS leaves to the default (30 s): longer than startup lasts. */
-const TTL_MS = 30_000;
 
 /**
  * Runs the warm-up; false when it no longer does its work (the made-up policy
@@ -63,12 +61,13 @@ async function warmUpApp(): Promise<boolean> {
   );
   // Refused requests are left out: they are logged. Forwarded ones too: forwarding is I/O.
   for (const origin of ["https://app1.example.com", "https://www.tenant1.example.net"]) {
-    const preflight = new Request(`https://${HOST}/items`, { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "PUT" } });
+    const headers = { Origin: origin, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type" };
+    const preflight = new Request(`https://${HOST}/items`, { method: "OPTIONS", headers });
     const answer = await app.fetch(preflight, env, NO_CONTEXT);
     if (answer.status !== 204 || answer.headers.get("Access-Control-Allow-Origin") !== origin) return false;
   }
   // Loaded by the preflights: the store answers from memory.
-  const policy = store.peek(HOST, () => ({ kv: env.CORS_POLICY, ttlMs: TTL_MS, waitUntil: () => {} }));
+  const policy = store.peek(HOST, () => ({ kv: env.CORS_POLICY, ttlMs: DEFAULT_TTL_SECONDS * 1000, waitUntil: () => {} }));
   if (!policy) return false;
   decideOthers(policy);
   return true;
@@ -100,11 +99,11 @@ function collectAtStartup(): void {
   for (let i = 0; i < GARBAGE_BYTES / PAIR_BYTES; i++) ring[i % ring.length] = [i, i];
 }
 
-/** The decisions the preflights above do not reach: a forwarded request, and a refused origin. */
+/** The decisions the preflights above do not reach: forwarded requests, and a refused origin. */
 function decideOthers(policy: CompiledPolicy): void {
   const url = new URL(`https://${HOST}/items`);
+  decide(policy, { method: "OPTIONS", url, origin: "https://other.example", requestMethod: "PUT", requestHeaders: "content-type" });
   for (const origin of ["https://app1.example.com", "https://www.tenant1.example.net", "https://other.example"]) {
-    decide(policy, { method: "OPTIONS", url, origin, requestMethod: "PUT", requestHeaders: "content-type" });
     decide(policy, { method: "GET", url, origin, requestMethod: null, requestHeaders: null });
   }
 }
